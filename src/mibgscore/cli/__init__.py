@@ -1,0 +1,1 @@
+"""The `mibgscore` command: each subcommand a thin layer over a public function."""

@@ -1,0 +1,106 @@
+"""Entry point of the `mibgscore` console script.
+
+Each subcommand lives in its own module of this package and registers itself through
+``register(app)``; this module only assembles them and turns errors into one sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import typer
+
+from mibgscore import __version__
+from mibgscore.errors import MibgscoreError
+
+CITATION = (
+    "Cite the SIOPEN method as: Lewington V, et al. Eur J Nucl Med Mol Imaging 2017;44:234-241; "
+    "the Curie score as: Ady N, et al. Eur J Cancer 1995;31A:256-261. "
+    "Research use only: not a medical device; a physician must check every score."
+)
+
+app = typer.Typer(
+    name="mibgscore",
+    help="Automatic SIOPEN and Curie skeletal scores of 123I-MIBG whole-body scans.",
+    epilog=CITATION,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_SUBCOMMANDS = ("info", "simulate", "score", "segments", "batch", "validate", "serve", "users")
+
+
+def _register_all() -> None:
+    import importlib
+
+    for name in _SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"mibgscore.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"mibgscore.cli.{name}":
+                continue
+            raise
+        module.register(app)
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(f"mibgscore {__version__}")
+        raise typer.Exit(0)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _crash_log(exc: BaseException) -> Path:
+    folder = Path(os.environ.get("MIBGSCORE_LOG_DIR", tempfile.gettempdir()))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "mibgscore-crash.log"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+        fh.write("\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 1 internal error, 2 bad input)."""
+    _register_all()
+    try:
+        app(args=argv, standalone_mode=False)
+    except MibgscoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        typer.echo("aborted.", err=True)
+        return 130
+    except KeyboardInterrupt:
+        typer.echo("interrupted.", err=True)
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else 1
+    except Exception as exc:  # a bug: one sentence for the user, the traceback in a file
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return 2
+        log = _crash_log(exc)
+        typer.echo(f"error: internal error ({type(exc).__name__}: {exc}); details in {log}.",
+                   err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""The exception family: the CLI and the app catch MibgscoreError, and only this."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MibgscoreError(Exception):
+    """Base of every error a person can act on.
+
+    Parameters
+    ----------
+    message : str
+        One sentence: what is wrong, and the way out if there is one.
+    path : str or Path, optional
+        The file the error is about; prefixed to the message when given.
+    """
+
+    def __init__(self, message: str, path: str | Path | None = None) -> None:
+        self.path = None if path is None else str(path)
+        self.reason = message
+        text = message if path is None else f"{Path(path).name}: {message}"
+        super().__init__(text)
+
+
+class InputError(MibgscoreError):
+    """The user's file or data is wrong (CLI exit code 2)."""
+
+
+class NotDicomError(InputError):
+    """The file is not DICOM."""
+
+
+class UnsupportedScanError(InputError):
+    """DICOM, but not a scan this program can score (CT, spot views, one view missing...)."""
+
+
+class WrongTracerError(InputError):
+    """The study used another tracer than 123I/131I-MIBG (a bone scan, say)."""
+
+
+class ReadingsFileError(MibgscoreError):
+    """A reference-readings CSV/Excel file is wrong."""
+
+
+class SchemeError(MibgscoreError):
+    """A segment table is inconsistent."""
