@@ -60,7 +60,8 @@ def test_a_bone_assigned_twice_is_refused(tmp_path):
     path = tmp_path / "bad.toml"
     text = (load_scheme.__globals__["resources"].files("mibgscore.anatomy.schemes")
             .joinpath("siopen.toml").read_text())
-    path.write_text(text.replace('"forearm_right", "hand_right"', '"forearm_right", "hand_right", "sacrum"'))
+    old = '"forearm_right", "hand_right"'
+    path.write_text(text.replace(old, old + ', "sacrum"'))
     with pytest.raises(SchemeError, match="sacrum is assigned twice"):
         load_scheme(path)
 
