@@ -7,6 +7,7 @@ from mibgscore.grading.rules import (
     response,
     siopen_category,
 )
+from mibgscore.grading.segments import SegmentEvidence, grade_curie, grade_siopen
 
-__all__ = ["curie_category", "grade_curie_segment", "grade_siopen_segment", "response",
-           "siopen_category"]
+__all__ = ["SegmentEvidence", "curie_category", "grade_curie", "grade_curie_segment",
+           "grade_siopen", "grade_siopen_segment", "response", "siopen_category"]

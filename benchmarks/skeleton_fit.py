@@ -1,0 +1,155 @@
+"""Accuracy and speed of the fitted skeleton against simulated ground truth.
+
+Prints, over simulated studies, the Dice overlap of fitted and true SIOPEN (and Curie) segment
+maps, the landmark errors in mm, and the time of find_body + fit_skeleton; optionally renders
+fitted-versus-true outlines.
+
+    .venv/bin/python benchmarks/skeleton_fit.py --n 50 --seed 1000
+    .venv/bin/python benchmarks/skeleton_fit.py --n 4 --render docs/images
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mibgscore.anatomy.body import find_body
+from mibgscore.anatomy.scheme import load_scheme
+from mibgscore.anatomy.skeleton import fit_skeleton
+
+# fitted landmark name -> simulator keypoint name, where they differ
+ALIASES = {"sternal_notch": "sternum_top", "toe_right": "foot_right", "toe_left": "foot_left"}
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice overlap of two bool masks (NaN when both are empty)."""
+    s = a.sum() + b.sum()
+    return float(2 * (a & b).sum() / s) if s else float("nan")
+
+
+def evaluate(seed: int, *, use_age: bool) -> dict:
+    """Fit one simulated study and compare it with its truth."""
+    from mibgscore.simulate import simulate_study
+
+    study = simulate_study(seed)
+    scan, truth = study.scan, study.truth
+    t0 = time.perf_counter()
+    body = find_body(scan)
+    age = scan.patient.age_years if use_age else None
+    height = scan.patient.height_cm if use_age else None
+    sk = fit_skeleton(body, age_years=age, height_cm=height)
+    seconds = time.perf_counter() - t0
+    out: dict = {"seed": seed, "seconds": seconds, "age": truth.age_years,
+                 "confidence": sk.confidence, "flipped": body.flipped_rows}
+    labels, position = sk.bone_labels, sk.bone_position
+    if body.flipped_rows:
+        labels, position = labels[::-1], position[::-1]
+    for name in ("siopen", "curie"):
+        scheme = load_scheme(name)
+        fit = scheme.segment_map(labels, position)
+        true = scheme.segment_map(truth.bone_labels, truth.bone_position)
+        out[name] = {seg.key: dice(fit == i + 1, true == i + 1)
+                     for i, seg in enumerate(scheme.segments) if not seg.soft_tissue}
+    out["bone_dice"] = dice(labels > 0, truth.bone_labels > 0)
+    err = {}
+    sr, sc = scan.spacing_mm
+    rows = body.shape[0]
+    for name, (r, c) in sk.landmarks.items():
+        key = ALIASES.get(name, name)
+        if key not in truth.keypoints:
+            continue
+        if body.flipped_rows:
+            r = rows - 1 - r
+        tr, tc = truth.keypoints[key]
+        err[key] = float(np.hypot((r - tr) * sr, (c - tc) * sc))
+    out["landmarks_mm"] = err
+    out["study"] = study
+    out["skeleton"] = sk
+    out["body"] = body
+    return out
+
+
+def render(result: dict, path: Path) -> None:
+    """Anterior view, inverted grey, fitted (solid) and true (dotted) SIOPEN outlines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from skimage.segmentation import find_boundaries
+
+    study, sk, body = result["study"], result["skeleton"], result["body"]
+    scheme = load_scheme("siopen")
+    view = body.anterior if body.anterior is not None else body.posterior
+    fit = sk.segment_map(scheme)
+    true = scheme.segment_map(study.truth.bone_labels, study.truth.bone_position)
+    if body.flipped_rows:
+        true = true[::-1]
+    rows = np.flatnonzero(body.mask.any(axis=1))
+    r0, r1 = max(0, rows[0] - 10), min(body.shape[0], rows[-1] + 10)
+    cmap = plt.get_cmap("tab20")
+    fig, axes = plt.subplots(1, 2, figsize=(7, 7 * (r1 - r0) / body.shape[1] / 2 + 0.6))
+    for ax, seg, title in ((axes[0], fit, "fitted"), (axes[1], true, "true")):
+        ax.imshow(-np.clip(view[r0:r1], 0, np.percentile(view, 99.0)), cmap="gray")
+        rgba = np.zeros(seg[r0:r1].shape + (4,))
+        bd = find_boundaries(seg[r0:r1], mode="inner") & (seg[r0:r1] > 0)
+        rgba[bd] = cmap((seg[r0:r1][bd] - 1) % 20)
+        ax.imshow(rgba)
+        ax.set_title(f"{title} (seed {result['seed']}, {result['age']:.1f} y)", fontsize=8)
+        ax.axis("off")
+    for name, (r, c) in sk.landmarks.items():
+        axes[0].plot(c, r - r0, ".", color="red", ms=2)
+    for name, (r, c) in study.truth.keypoints.items():
+        if body.flipped_rows:
+            r = body.shape[0] - 1 - r
+        axes[1].plot(c, r - r0, ".", color="blue", ms=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=1000, help="first seed")
+    ap.add_argument("--no-age", action="store_true", help="do not pass age/height to the fit")
+    ap.add_argument("--render", type=Path, default=None,
+                    help="folder for skeleton_fit_sim_<seed>.png images")
+    args = ap.parse_args()
+    results = []
+    for seed in range(args.seed, args.seed + args.n):
+        res = evaluate(seed, use_age=not args.no_age)
+        if args.render is not None:
+            args.render.mkdir(parents=True, exist_ok=True)
+            render(res, args.render / f"skeleton_fit_sim_{seed}.png")
+        for k in ("study", "skeleton", "body"):
+            res.pop(k)
+        results.append(res)
+        print(f"seed {seed}: age {res['age']:4.1f} y, bone Dice {res['bone_dice']:.3f}, "
+              f"SIOPEN mean Dice {np.nanmean(list(res['siopen'].values())):.3f}, "
+              f"conf {res['confidence']:.2f}, {res['seconds'] * 1000:.0f} ms", flush=True)
+    print()
+    print(f"{len(results)} studies, seeds {args.seed}-{args.seed + args.n - 1}, "
+          f"age/height {'not ' if args.no_age else ''}given")
+    print(f"bone Dice (any bone): median {np.median([r['bone_dice'] for r in results]):.3f}")
+    for scheme in ("siopen", "curie"):
+        print(f"\n{scheme.upper()} segment Dice        median   p10    mean")
+        keys = results[0][scheme].keys()
+        for k in keys:
+            v = np.array([r[scheme][k] for r in results], float)
+            v = v[np.isfinite(v)]
+            print(f"  {k:28s} {np.median(v):.3f}  {np.percentile(v, 10):.3f}  {v.mean():.3f}")
+    print("\nlandmark error (mm)          median   p90    max")
+    names = sorted({k for r in results for k in r["landmarks_mm"]})
+    for k in names:
+        v = np.array([r["landmarks_mm"][k] for r in results if k in r["landmarks_mm"]])
+        print(f"  {k:28s} {np.median(v):6.1f} {np.percentile(v, 90):6.1f} {v.max():6.1f}")
+    t = np.array([r["seconds"] for r in results])
+    print(f"\nfind_body + fit_skeleton: median {np.median(t) * 1000:.0f} ms, "
+          f"max {t.max() * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

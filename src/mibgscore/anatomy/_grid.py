@@ -1,0 +1,93 @@
+"""Reduced-resolution working grids and the body threshold shared by body.py and skeleton.py."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+
+WORK_MM = 4.0
+"""Target pixel size (mm) of the working grid."""
+
+
+def work_factor(spacing_mm: tuple[float, float], target_mm: float = WORK_MM) -> int:
+    """Integer block size that brings the pixel spacing near ``target_mm``."""
+    return max(1, int(round(target_mm / min(spacing_mm))))
+
+
+def block_mean(img: np.ndarray, f: int) -> np.ndarray:
+    """Mean over f x f blocks (edges padded by replication), float32."""
+    if f == 1:
+        return img.astype(np.float32, copy=False)
+    rows, cols = img.shape
+    pr, pc = (-rows) % f, (-cols) % f
+    if pr or pc:
+        img = np.pad(img, ((0, pr), (0, pc)), mode="edge")
+    r, c = img.shape
+    return img.reshape(r // f, f, c // f, f).mean(axis=(1, 3), dtype=np.float32)
+
+
+def upsample_mask(small: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour blow-up of a working-grid mask back to ``shape``."""
+    if f == 1:
+        return small[: shape[0], : shape[1]].copy()
+    big = np.repeat(np.repeat(small, f, axis=0), f, axis=1)
+    return big[: shape[0], : shape[1]]
+
+
+def body_threshold(smooth: np.ndarray) -> tuple[float, float, float]:
+    """Threshold separating the body from the background on a smoothed count image.
+
+    Returns
+    -------
+    threshold, background, body_level : float
+        The threshold, the background level and the median level inside the body.
+    """
+    v = smooth.ravel()
+    hi = float(np.percentile(v, 99.0))
+    if hi <= 0:
+        return 0.5, 0.0, 1.0
+    # Otsu on the square root of the clipped image: hot organs do not drag the threshold up.
+    s = np.sqrt(np.clip(v, 0, hi))
+    hist, edges = np.histogram(s, bins=128)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres)
+    mu0 = m0 / np.maximum(w0, 1)
+    mu1 = (m0[-1] - m0) / np.maximum(w1, 1)
+    between = w0 * w1 * (mu0 - mu1) ** 2
+    t0 = float(centres[int(np.argmax(between))]) ** 2
+    inside = v[v > t0]
+    outside = v[v <= t0]
+    body = float(np.median(inside)) if inside.size else hi
+    bg = float(np.median(outside)) if outside.size else 0.0
+    return bg + 0.30 * (body - bg), bg, body
+
+
+def largest_parts(mask: np.ndarray, min_fraction: float = 0.05) -> np.ndarray:
+    """Keep the largest connected component and those at least ``min_fraction`` of its size."""
+    lab, n = ndi.label(mask)
+    if n <= 1:
+        return mask
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    keep = sizes >= max(1, min_fraction * sizes.max())
+    keep[0] = False
+    return keep[lab]
+
+
+def fill_small_holes(mask: np.ndarray, max_fraction: float = 0.002) -> np.ndarray:
+    """Fill holes smaller than ``max_fraction`` of the mask's area.
+
+    Large holes are kept: the gap between legs whose feet touch, or between an arm and the
+    trunk, is background, not body.
+    """
+    lab, n = ndi.label(~mask)
+    if n <= 1:
+        return mask
+    border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    small = sizes <= max(4, max_fraction * mask.sum())
+    small[border] = False
+    small[0] = False
+    return mask | small[lab]

@@ -1,0 +1,246 @@
+"""Body outline, head/feet orientation and posterior-onto-anterior registration."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from mibgscore.anatomy._grid import (
+    block_mean,
+    body_threshold,
+    fill_small_holes,
+    largest_parts,
+    upsample_mask,
+    work_factor,
+)
+from mibgscore.anatomy.types import Body
+from mibgscore.io.types import Scan
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BodyParams:
+    """Options of :func:`find_body`.
+
+    Attributes
+    ----------
+    smooth_mm : float
+        Gaussian smoothing (sigma, mm) before thresholding the body outline.
+    max_shift_mm : float
+        Largest posterior-to-anterior shift searched, in mm.
+    scale_tolerance : float
+        Posterior/anterior body-length ratios closer to 1 than this are not rescaled.
+    """
+
+    smooth_mm: float = 6.0
+    max_shift_mm: float = 120.0
+    scale_tolerance: float = 0.04
+
+
+def find_body(scan: Scan, *, params: BodyParams = BodyParams()) -> Body:
+    """Find the body outline, put the head at row 0 and register the posterior view.
+
+    Parameters
+    ----------
+    scan : Scan
+        Views as read (posterior already mirrored left-right); either may be None.
+    params : BodyParams
+        Options.
+
+    Returns
+    -------
+    Body
+        Views, mask and registration in the canonical frame (head at row 0).
+    """
+    ant, post = scan.anterior, scan.posterior
+    f = work_factor(scan.spacing_mm)
+    sigma = params.smooth_mm / (min(scan.spacing_mm) * f)
+    notes: list[str] = []
+
+    small = {k: ndi.gaussian_filter(block_mean(v, f), sigma) for k, v in scan.views.items()}
+    shift = (0.0, 0.0)
+    row_scale = 1.0
+    if ant is not None and post is not None:
+        ma = _small_mask(small["anterior"])
+        mp = _small_mask(small["posterior"])
+        row_scale = _row_scale(ma, mp, params.scale_tolerance)
+        if row_scale != 1.0:
+            top = float(np.argmax(mp.any(axis=1)))
+            small["posterior"] = _scale_rows(small["posterior"], row_scale, top)
+            mp = _small_mask(small["posterior"])
+            notes.append(f"posterior view scaled by {row_scale:.3f} along the body")
+        max_shift = int(round(params.max_shift_mm / (min(scan.spacing_mm) * f)))
+        ds = _mask_shift(ma, mp, max_shift)
+        shift = (ds[0] * f, ds[1] * f)
+        if abs(shift[0]) * scan.spacing_mm[0] > 2 or abs(shift[1]) * scan.spacing_mm[1] > 2:
+            notes.append(f"posterior view shifted by ({shift[0]:.1f}, {shift[1]:.1f}) pixels "
+                         "onto the anterior")
+        top_full = float(np.argmax(mp.any(axis=1))) * f if row_scale != 1.0 else 0.0
+        post = _warp(post, row_scale, top_full, shift)
+        small["posterior"] = _warp(small["posterior"], 1.0, 0.0, ds)
+        combined = np.sqrt(np.maximum(small["anterior"], 0) * np.maximum(small["posterior"], 0))
+        # where the geometric mean loses the edge (one view empty), fall back to the mean
+        combined = np.maximum(combined, 0.5 * (small["anterior"] + small["posterior"]) * 0.8)
+    else:
+        combined = next(iter(small.values()))
+        notes.append(f"single view ({next(iter(small))}): no registration")
+
+    thr, _, _ = body_threshold(combined)
+    mask_small = fill_small_holes(largest_parts(combined > thr))
+    flipped = _feet_first(combined, mask_small)
+    shape = scan.shape
+    mask = upsample_mask(mask_small, f, shape)
+    if not mask.any():
+        notes.append("no body outline found: whole image used")
+        mask = np.ones(shape, bool)
+
+    if flipped:
+        notes.append("feet-first scan: flipped")
+        ant = None if ant is None else np.ascontiguousarray(ant[::-1])
+        post = None if post is None else np.ascontiguousarray(post[::-1])
+        mask = np.ascontiguousarray(mask[::-1])
+        shift = (-shift[0], shift[1])
+    logger.debug("body: factor %d, flipped %s, shift %s, scale %.3f", f, flipped, shift,
+                 row_scale)
+    return Body(
+        anterior=ant,
+        posterior=post,
+        flipped_rows=flipped,
+        posterior_shift=(float(shift[0]), float(shift[1])),
+        mask=mask,
+        spacing_mm=(float(scan.spacing_mm[0]), float(scan.spacing_mm[1])),
+        notes=tuple(notes),
+        posterior_row_scale=float(row_scale),
+    )
+
+
+def to_original_frame(body: Body, row: float, col: float) -> tuple[float, float]:
+    """Map a (row, col) of the canonical frame back to the scan's own (anterior) pixel grid."""
+    if body.flipped_rows:
+        return (body.shape[0] - 1 - row, col)
+    return (row, col)
+
+
+def _small_mask(smooth: np.ndarray) -> np.ndarray:
+    thr, _, _ = body_threshold(smooth)
+    m = largest_parts(smooth > thr)
+    return fill_small_holes(m)
+
+
+def _row_scale(ma: np.ndarray, mp: np.ndarray, tol: float) -> float:
+    ra, rp = np.flatnonzero(ma.any(axis=1)), np.flatnonzero(mp.any(axis=1))
+    if ra.size < 10 or rp.size < 10:
+        return 1.0
+    s = (ra[-1] - ra[0] + 1) / (rp[-1] - rp[0] + 1)
+    return float(s) if abs(s - 1.0) > tol and 0.8 < s < 1.25 else 1.0
+
+
+def _scale_rows(img: np.ndarray, s: float, top: float) -> np.ndarray:
+    """Stretch rows about row ``top`` by ``s`` (linear interpolation, zero outside)."""
+    # output row r samples input row top + (r - top) / s
+    src = top + (np.arange(img.shape[0]) - top) / s
+    i0 = np.floor(src).astype(int)
+    w = (src - i0).astype(np.float32)[:, None]
+    valid = (i0 >= 0) & (i0 < img.shape[0] - 1)
+    i0c = np.clip(i0, 0, img.shape[0] - 2)
+    out = (1 - w) * img[i0c] + w * img[i0c + 1]
+    out[~valid] = 0
+    return out.astype(np.float32)
+
+
+def _mask_shift(ma: np.ndarray, mp: np.ndarray, max_shift: int) -> tuple[float, float]:
+    """Shift (row, col) to apply to the posterior mask so it overlays the anterior one."""
+    a = ma.astype(np.float32)
+    p = mp.astype(np.float32)
+    fa = np.fft.rfft2(a)
+    fp = np.fft.rfft2(p)
+    cc = np.fft.irfft2(fa * np.conj(fp), s=a.shape)
+    cc = np.fft.fftshift(cc)
+    cr, ccol = a.shape[0] // 2, a.shape[1] // 2
+    lo_r, lo_c = max(0, cr - max_shift), max(0, ccol - max_shift)
+    win = cc[lo_r: cr + max_shift + 1, lo_c: ccol + max_shift + 1]
+    r, c = np.unravel_index(int(np.argmax(win)), win.shape)
+    dr = _subpixel(win[:, c], r)
+    dc = _subpixel(win[r, :], c)
+    return (lo_r + r + dr - cr, lo_c + c + dc - ccol)
+
+
+def _subpixel(line: np.ndarray, i: int) -> float:
+    if 0 < i < line.size - 1:
+        a, b, c = line[i - 1], line[i], line[i + 1]
+        den = a - 2 * b + c
+        if den < 0:
+            return float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+    return 0.0
+
+
+def _warp(img: np.ndarray, s: float, top: float, shift: tuple[float, float]) -> np.ndarray:
+    """Scale rows about ``top`` by ``s``, then shift by (row, col) (bilinear, zero outside)."""
+    if s != 1.0:
+        img = _scale_rows(img, s, top)
+    if abs(shift[0]) < 1e-3 and abs(shift[1]) < 1e-3:
+        return img
+    out = img.astype(np.float32, copy=True)
+    for axis, d in enumerate(shift):
+        out = _shift_axis(out, d, axis)
+    return out
+
+
+def _shift_axis(img: np.ndarray, d: float, axis: int) -> np.ndarray:
+    """Shift along one axis by d pixels (linear interpolation, zero fill)."""
+    n = int(np.floor(d))
+    frac = d - n
+    a = _shift_int(img, n, axis)
+    if frac < 1e-3:
+        return a
+    b = _shift_int(img, n + 1, axis)
+    return ((1 - frac) * a + frac * b).astype(np.float32)
+
+
+def _shift_int(img: np.ndarray, n: int, axis: int) -> np.ndarray:
+    out = np.zeros_like(img)
+    size = img.shape[axis]
+    if abs(n) >= size:
+        return out
+    src = [slice(None)] * 2
+    dst = [slice(None)] * 2
+    if n >= 0:
+        src[axis], dst[axis] = slice(0, size - n), slice(n, size)
+    else:
+        src[axis], dst[axis] = slice(-n, size), slice(0, size + n)
+    out[tuple(dst)] = img[tuple(src)]
+    return out
+
+
+def _feet_first(smooth: np.ndarray, mask: np.ndarray) -> bool:
+    """True when the head lies at the bottom of the image.
+
+    The head end is brighter per body pixel than the feet end (thick head, salivary glands,
+    nasopharynx on MIBG, the skull on a bone scan), and the legs part at the feet end.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size < 10:
+        return False
+    r0, r1 = rows[0], rows[-1] + 1
+    n = max(2, (r1 - r0) // 8)
+    top = smooth[r0: r0 + n][mask[r0: r0 + n]]
+    bot = smooth[r1 - n: r1][mask[r1 - n: r1]]
+    if top.size == 0 or bot.size == 0:
+        return False
+    score = np.log((np.mean(bot) + 1e-6) / (np.mean(top) + 1e-6))
+    # parted legs: two runs in the end rows
+    score += 0.5 * (_two_runs(mask[r0: r0 + 2 * n]) - _two_runs(mask[r1 - 2 * n: r1]))
+    return bool(score > 0)
+
+
+def _two_runs(block: np.ndarray) -> float:
+    """Share of rows holding two or more separate runs of body."""
+    if block.size == 0:
+        return 0.0
+    d = np.diff(block.astype(np.int8), axis=1)
+    starts = (d == 1).sum(axis=1) + block[:, 0]
+    return float(np.mean(starts >= 2))

@@ -1,0 +1,155 @@
+"""The interface's words in English and French (a dict per language; English is the fallback)."""
+
+from __future__ import annotations
+
+LANGUAGES = {"en": "English", "fr": "Français"}
+
+EN: dict[str, str] = {
+    "app_title": "mibgscore reading",
+    "research_use": "Research use only: not a medical device; a physician must check every score.",
+    "login": "Log in", "logout": "Log out", "username": "User name", "password": "Password",
+    "login_failed": "Wrong user name or password.",
+    "login_blocked": "Too many failed logins; try again in {seconds} s.",
+    "worklist": "Worklist", "users": "Users", "language": "Language",
+    "patient": "Patient", "patient_id": "Patient ID", "age": "Age", "sex": "Sex",
+    "study_date": "Study date", "description": "Description", "status": "Status",
+    "auto_total": "Automatic SIOPEN", "final_total": "Final SIOPEN", "reader": "Reader",
+    "search": "Search patient, ID, date…", "all_statuses": "All statuses",
+    "import": "Import DICOM", "import_hint": "DICOM files, a folder or a zip",
+    "import_folder": "Folder", "importing": "Importing…", "imported": "{n} study(ies) imported",
+    "duplicates": "{n} already present", "open": "Open", "export_csv": "Export CSV",
+    "no_studies": "No studies yet: import DICOM files.",
+    "status_new": "new", "status_scoring": "scoring", "status_scored": "scored",
+    "status_in_review": "in review", "status_signed": "signed", "status_amending": "amending",
+    "status_amended": "amended", "status_failed": "failed", "queued": "queued",
+    "anterior": "Anterior", "posterior": "Posterior", "geomean": "Geometric mean",
+    "window": "Window", "lower": "Lower %", "upper": "Upper %", "linked": "Linked",
+    "apply_to": "Apply to", "both": "both", "segments": "Segments", "lesions": "Lesions",
+    "zoom_in": "Zoom in", "zoom_out": "Zoom out", "reset_view": "Reset",
+    "invert": "Inverted grey", "counts": "counts",
+    "segment": "Segment", "auto": "Auto", "final": "Reader", "total": "Total",
+    "siopen_score": "SIOPEN score", "curie_score": "Curie score", "impression": "Impression",
+    "accept_all": "Accept all automatic grades", "sign": "Sign", "amend": "Amend",
+    "amend_reason": "Reason for the amendment", "history": "History",
+    "saved": "Saved", "saving": "Saving…", "locked": "Signed and locked",
+    "signed_by": "Signed by {who} at {when}", "followup": "Follow-up comparison",
+    "export_pdf": "PDF report", "export_sr": "DICOM SR", "export_epdf": "Encapsulated PDF",
+    "keys_help": "Keys: ↑/↓ segment · 0–6 grade · Enter accept auto · A accept all · "
+                 "S segments · L lesions · G geometric mean · +/− zoom · I impression",
+    "lesions_in": "Lesions in {segment}", "no_lesions": "No lesion detected here.",
+    "focal": "focal", "diffuse": "diffuse", "confidence": "confidence",
+    "prior": "Prior", "current": "Current", "change": "Change", "response": "Response",
+    "response_complete": "complete response", "response_partial": "partial response (≥ 50 % "
+    "reduction)", "response_stable": "stable (< 50 % reduction)",
+    "response_progression": "progression", "response_none at baseline": "no disease at baseline",
+    "not_signed_note": "(automatic or draft score: not signed)", "days": "days",
+    "edited": "edited", "automatic": "automatic", "confirm_sign": "Sign this reading? It "
+    "will be locked.", "no_prior": "No earlier study of this patient.",
+    "back": "Back to worklist", "add_user": "Add user", "role": "Role", "create": "Create",
+    "delete": "Delete", "confirm_delete": "Delete this study and its history?",
+    "scoring_progress": "Scoring…", "assumptions": "Assumptions",
+    "grade_0": "0: no abnormal uptake", "grade_1": "1: one discrete lesion",
+    "grade_2": "2: two discrete lesions", "grade_3": "3: three discrete lesions",
+    "grade_4": "4: more than three discrete lesions, or one diffuse lesion < 50 % of the bone",
+    "grade_5": "5: diffuse involvement of 50–95 % of the bone",
+    "grade_6": "6: diffuse involvement of the whole bone",
+    "curie_0": "0: none", "curie_1": "1: one site", "curie_2": "2: more than one site",
+    "curie_3": "3: diffuse involvement of > 50 % of the segment",
+    "error": "Error", "reload": "Reload", "view": "View",
+    "findings": "Other findings (not scored)",
+}
+
+FR: dict[str, str] = {
+    "app_title": "Lecture mibgscore",
+    "research_use": "Usage de recherche uniquement : pas un dispositif médical ; un médecin doit "
+                    "vérifier chaque score.",
+    "login": "Se connecter", "logout": "Se déconnecter", "username": "Identifiant",
+    "password": "Mot de passe", "login_failed": "Identifiant ou mot de passe incorrect.",
+    "login_blocked": "Trop d'échecs de connexion ; réessayez dans {seconds} s.",
+    "worklist": "Liste de travail", "users": "Utilisateurs", "language": "Langue",
+    "patient": "Patient", "patient_id": "ID patient", "age": "Âge", "sex": "Sexe",
+    "study_date": "Date de l'examen", "description": "Description", "status": "Statut",
+    "auto_total": "SIOPEN automatique", "final_total": "SIOPEN final", "reader": "Lecteur",
+    "search": "Rechercher patient, ID, date…", "all_statuses": "Tous les statuts",
+    "import": "Importer DICOM", "import_hint": "Fichiers DICOM, un dossier ou un zip",
+    "import_folder": "Dossier", "importing": "Import en cours…",
+    "imported": "{n} examen(s) importé(s)", "duplicates": "{n} déjà présent(s)",
+    "open": "Ouvrir", "export_csv": "Exporter CSV",
+    "no_studies": "Aucun examen : importez des fichiers DICOM.",
+    "status_new": "nouveau", "status_scoring": "calcul", "status_scored": "calculé",
+    "status_in_review": "en lecture", "status_signed": "signé", "status_amending": "en révision",
+    "status_amended": "révisé", "status_failed": "échec", "queued": "en attente",
+    "anterior": "Antérieure", "posterior": "Postérieure", "geomean": "Moyenne géométrique",
+    "window": "Fenêtre", "lower": "Bas %", "upper": "Haut %", "linked": "Liées",
+    "apply_to": "Appliquer à", "both": "les deux", "segments": "Segments", "lesions": "Lésions",
+    "zoom_in": "Zoom +", "zoom_out": "Zoom −", "reset_view": "Réinitialiser",
+    "invert": "Gris inversé", "counts": "coups",
+    "segment": "Segment", "auto": "Auto", "final": "Lecteur", "total": "Total",
+    "siopen_score": "Score SIOPEN", "curie_score": "Score de Curie", "impression": "Conclusion",
+    "accept_all": "Accepter tous les grades automatiques", "sign": "Signer",
+    "amend": "Réviser", "amend_reason": "Motif de la révision", "history": "Historique",
+    "saved": "Enregistré", "saving": "Enregistrement…", "locked": "Signé et verrouillé",
+    "signed_by": "Signé par {who} le {when}", "followup": "Comparaison de suivi",
+    "export_pdf": "Compte rendu PDF", "export_sr": "DICOM SR", "export_epdf": "PDF encapsulé",
+    "keys_help": "Touches : ↑/↓ segment · 0–6 grade · Entrée accepter auto · A tout accepter · "
+                 "S segments · L lésions · G moyenne géométrique · +/− zoom · I conclusion",
+    "lesions_in": "Lésions : {segment}", "no_lesions": "Aucune lésion détectée ici.",
+    "focal": "focale", "diffuse": "diffuse", "confidence": "confiance",
+    "prior": "Antérieur", "current": "Actuel", "change": "Variation", "response": "Réponse",
+    "response_complete": "réponse complète",
+    "response_partial": "réponse partielle (réduction ≥ 50 %)",
+    "response_stable": "stable (réduction < 50 %)", "response_progression": "progression",
+    "response_none at baseline": "pas d'atteinte initiale",
+    "not_signed_note": "(score automatique ou brouillon : non signé)", "days": "jours",
+    "edited": "modifié", "automatic": "automatique",
+    "confirm_sign": "Signer cette lecture ? Elle sera verrouillée.",
+    "no_prior": "Aucun examen antérieur de ce patient.", "back": "Retour à la liste",
+    "add_user": "Ajouter un utilisateur", "role": "Rôle", "create": "Créer",
+    "delete": "Supprimer", "confirm_delete": "Supprimer cet examen et son historique ?",
+    "scoring_progress": "Calcul…", "assumptions": "Hypothèses",
+    "grade_0": "0 : pas de fixation anormale", "grade_1": "1 : une lésion focale",
+    "grade_2": "2 : deux lésions focales", "grade_3": "3 : trois lésions focales",
+    "grade_4": "4 : plus de trois lésions focales, ou une lésion diffuse < 50 % de l'os",
+    "grade_5": "5 : atteinte diffuse de 50 à 95 % de l'os",
+    "grade_6": "6 : atteinte diffuse de tout l'os",
+    "curie_0": "0 : aucune", "curie_1": "1 : un site", "curie_2": "2 : plus d'un site",
+    "curie_3": "3 : atteinte diffuse de plus de 50 % du segment",
+    "error": "Erreur", "reload": "Recharger", "view": "Vue",
+    "findings": "Autres fixations (non cotées)",
+}
+
+SEGMENT_FR: dict[str, str] = {
+    "skull": "Crâne", "thoracic_cage": "Cage thoracique", "spine": "Rachis",
+    "pelvis": "Bassin", "right_upper_limb_proximal": "Membre supérieur droit proximal",
+    "right_upper_limb_distal": "Membre supérieur droit distal",
+    "left_upper_limb_proximal": "Membre supérieur gauche proximal",
+    "left_upper_limb_distal": "Membre supérieur gauche distal",
+    "right_lower_limb_proximal": "Membre inférieur droit proximal",
+    "right_lower_limb_distal": "Membre inférieur droit distal",
+    "left_lower_limb_proximal": "Membre inférieur gauche proximal",
+    "left_lower_limb_distal": "Membre inférieur gauche distal",
+    "head": "Tête", "cervical_thoracic_spine": "Rachis cervical et thoracique",
+    "ribs_sternum": "Côtes, sternum", "lumbar_sacral_spine": "Rachis lombaire et sacré",
+    "upper_arms": "Bras", "forearms_hands": "Avant-bras et mains", "thighs": "Cuisses",
+    "legs_feet": "Jambes et pieds", "soft_tissue": "Tissus mous",
+}
+
+CATALOGUES = {"en": EN, "fr": FR}
+
+
+def translator(language: str):
+    """A function ``t(key, **values)`` in ``language`` (English where a word is missing)."""
+    cat = CATALOGUES.get(language, EN)
+
+    def t(key: str, **values) -> str:
+        text = cat.get(key) or EN.get(key) or key
+        return text.format(**values) if values else text
+
+    return t
+
+
+def segment_name(key: str, english: str, language: str) -> str:
+    """A segment's name in ``language`` (the scheme's own name in English)."""
+    if language == "fr":
+        return SEGMENT_FR.get(key, english)
+    return english

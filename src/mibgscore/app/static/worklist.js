@@ -1,0 +1,99 @@
+"use strict";
+// Worklist: list, filter and search studies; upload DICOM files, folders or zips.
+(() => {
+  const { boot, api, el } = MIBG;
+  const W = boot.words;
+  const body = document.getElementById("worklist-body");
+  const search = document.getElementById("search");
+  const statusFilter = document.getElementById("status-filter");
+  let rows = [];
+  let timer = null;
+
+  function statusCell(r) {
+    const badge = el("span", { class: `badge status-${r.status}`, text: boot.status_words[r.status] || r.status });
+    const cell = el("td", {}, badge);
+    if (r.progress) {
+      const p = r.progress;
+      cell.append(" ", p.state === "queued"
+        ? el("span", { class: "muted", text: `${W.queued} #${p.position + 1}` })
+        : el("progress", { max: "1", value: String(p.fraction), title: W.scoring_progress }));
+    }
+    if (r.error) cell.append(el("div", { class: "error small", text: r.error }));
+    return cell;
+  }
+
+  function render() {
+    const q = search.value.trim().toLowerCase();
+    const st = statusFilter.value;
+    const shown = rows.filter(r => (!st || r.status === st) && (!q ||
+      [r.patient_name, r.patient_id, r.description, r.study_date].join(" ").toLowerCase().includes(q)));
+    body.replaceChildren();
+    if (!shown.length) {
+      body.append(el("tr", {}, el("td", { colspan: "10", class: "muted", text: W.no_studies })));
+      return;
+    }
+    for (const r of shown) {
+      const open = el("a", { class: "button", href: `/studies/${r.id}`, text: W.open });
+      const tr = el("tr", { "data-study": r.id, class: "study-row" },
+        el("td", {}, el("a", { href: `/studies/${r.id}`, text: r.patient_name || "—" })),
+        el("td", { text: r.patient_id || "—" }),
+        el("td", { text: r.age_years == null ? "—" : r.age_years.toFixed(1) }),
+        el("td", { text: r.study_date || "—" }),
+        el("td", { text: r.description || "" }),
+        statusCell(r),
+        el("td", { class: "num", text: r.auto_siopen_total == null ? "—" : r.auto_siopen_total }),
+        el("td", { class: "num strong", text: r.siopen_total == null ? "—" : r.siopen_total }),
+        el("td", { text: r.reader || "" }),
+        el("td", {}, open));
+      tr.addEventListener("dblclick", () => { location.href = `/studies/${r.id}`; });
+      body.append(tr);
+    }
+  }
+
+  async function load() {
+    try {
+      rows = await api("GET", "/api/studies");
+    } catch (e) {
+      if (e.status === 401) { location.href = "/login"; return; }
+      throw e;
+    }
+    render();
+    clearTimeout(timer);
+    if (rows.some(r => r.status === "new" || r.status === "scoring")) timer = setTimeout(load, 1500);
+  }
+
+  function upload(files) {
+    if (!files.length) return;
+    const form = new FormData();
+    for (const f of files) form.append("files", f, f.name);
+    const bar = document.getElementById("upload-progress");
+    const msg = document.getElementById("upload-message");
+    bar.hidden = false; bar.value = 0; msg.textContent = W.importing;
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/studies/upload");
+    xhr.setRequestHeader("X-CSRF-Token", boot.csrf);
+    xhr.upload.onprogress = e => { if (e.lengthComputable) bar.value = 100 * e.loaded / e.total; };
+    xhr.onload = () => {
+      bar.hidden = true;
+      let data = {};
+      try { data = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+      if (xhr.status !== 200) { msg.textContent = data.detail || xhr.statusText; msg.className = "error"; return; }
+      const parts = [W.imported.replace("{n}", data.imported.length)];
+      if (data.duplicates.length) parts.push(W.duplicates.replace("{n}", data.duplicates.length));
+      msg.className = data.errors.length ? "error" : "ok";
+      msg.textContent = parts.concat(data.errors).join(" · ");
+      load();
+    };
+    xhr.send(form);
+  }
+
+  document.getElementById("upload-files").addEventListener("change", e => upload([...e.target.files]));
+  document.getElementById("upload-folder").addEventListener("change", e => upload([...e.target.files]));
+  const zone = document.getElementById("dropzone");
+  zone.addEventListener("dragover", e => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", e => { e.preventDefault(); zone.classList.remove("over"); upload([...e.dataTransfer.files]); });
+  search.addEventListener("input", render);
+  statusFilter.addEventListener("change", render);
+  load();
+})();

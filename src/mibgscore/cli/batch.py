@@ -1,0 +1,58 @@
+"""`mibgscore batch`: score a cohort into results.csv, lesions.csv and failures.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("batch")
+    def batch_command(
+        paths: list[Path] = typer.Argument(
+            ..., help="DICOM files, folders, .zip archives or DICOMDIRs, mixed."),
+        out: Path = typer.Option(
+            Path("results.csv"), "--out", "-o",
+            help="results.csv to write; lesions.csv and failures.csv go beside it.",
+            dir_okay=False),
+        workers: int | None = typer.Option(
+            None, "--workers", "-j", min=1, help="Worker processes (default: every core)."),
+        scheduler: str | None = typer.Option(
+            None, "--scheduler",
+            help="Run on a Dask distributed cluster at this address (tcp://host:8786)."),
+        overlay_dir: Path | None = typer.Option(
+            None, "--overlay", help="Write an overlay PNG of every study into this folder.",
+            file_okay=False),
+        force: bool = typer.Option(
+            False, "--force", help="Score studies whose tracer is not MIBG (a bone scan, say)."),
+        json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        """Score every study of a cohort, streaming results to CSV as they finish.
+
+        A crash, Ctrl-C or kill loses nothing: re-run the same command and the studies
+        already in results.csv are skipped (keyed by SOP Instance UID and file hash). A file
+        that cannot be scored goes to failures.csv and the batch carries on.
+        """
+        import json
+
+        from mibgscore.validation.batch import score_cohort
+
+        summary = score_cohort(paths, out, workers=workers, scheduler=scheduler,
+                               overlay_dir=overlay_dir, force=force, progress=not quiet)
+        if json_out:
+            typer.echo(json.dumps(summary.to_dict()))
+            return
+        typer.echo(f"{summary.scored} studies scored, {summary.skipped} already done, "
+                   f"{summary.failed} failed, in {summary.seconds:.1f} s.")
+        typer.echo(f"results: {summary.results}")
+        typer.echo(f"lesions: {summary.lesions}")
+        if summary.failed:
+            typer.echo(f"failures: {summary.failures}")
+            for file, reason in summary.failure_reasons[:5]:
+                typer.echo(f"  {Path(file).name}: {reason}")
+            if summary.failed > 5:
+                typer.echo(f"  ... and {summary.failed - 5} more")
+        if summary.overlay_dir:
+            typer.echo(f"overlays: {summary.overlay_dir}")

@@ -1,0 +1,152 @@
+"""`mibgscore score`: SIOPEN and Curie scores of whole-body scans."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import typer
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("score")
+    def score_command(
+        paths: list[Path] = typer.Argument(
+            ..., help="DICOM files, folders, .zip archives or DICOMDIRs."),
+        json_lines: bool = typer.Option(
+            False, "--json", help="Print one JSON object per scan (JSON Lines)."),
+        overlay_dir: Path | None = typer.Option(
+            None, "--overlay", help="Write one overlay PNG per scan into this folder.",
+            file_okay=False),
+        force: bool = typer.Option(
+            False, "--force", help="Score studies whose tracer is not MIBG (a bone scan, say)."),
+        segments: list[Path] | None = typer.Option(
+            None, "--segments", help="A centre's SIOPEN or Curie segment table (TOML); "
+            "may be given twice, once per scheme.", exists=True, dir_okay=False),
+    ) -> None:
+        """Score whole-body MIBG scans: SIOPEN (12 segments, 0-72) and Curie (0-30).
+
+        Single-view scans are scored with a warning. A file that cannot be read gives an
+        error (a line with an "error" key with --json) and the others carry on; the exit
+        code is 2 if any input failed.
+        """
+        import json
+
+        from mibgscore.errors import InputError, MibgscoreError
+        from mibgscore.io.read import iter_scans
+        from mibgscore.pipeline import score
+
+        siopen_scheme, curie_scheme = _schemes(segments or [])
+        if overlay_dir is not None:
+            overlay_dir.mkdir(parents=True, exist_ok=True)
+        failed = crashed = done = 0
+        used_names: set[str] = set()
+        for item in iter_scans(paths, force=force, allow_single_view=True):
+            if isinstance(item, InputError):
+                failed += 1
+                _error(json_lines, item.path or "", item.reason, str(item))
+                continue
+            label = item.path or ""
+            try:
+                result = score(item, siopen_scheme=siopen_scheme, curie_scheme=curie_scheme)
+            except MibgscoreError as exc:
+                failed += 1
+                _error(json_lines, label, exc.reason, str(exc))
+                continue
+            except Exception as exc:  # a bug on one scan must not stop the batch
+                crashed += 1
+                logger.exception("scoring failed")
+                sentence = f"internal error while scoring ({type(exc).__name__}: {exc})."
+                _error(json_lines, label, sentence, f"{Path(label).name}: {sentence}")
+                continue
+            done += 1
+            if overlay_dir is not None:
+                from mibgscore.report.overlay import render_overlay
+
+                out = overlay_dir / _png_name(label, used_names)
+                render_overlay(item, result, out)
+            if json_lines:
+                typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            else:
+                _print_table(result)
+        if crashed and not failed:
+            raise typer.Exit(1)
+        if failed:  # main() prints this sentence and exits with code 2
+            raise InputError(f"{failed + crashed} input{'s' if failed + crashed > 1 else ''} "
+                             f"could not be scored ({done} scored).")
+
+
+def _schemes(files: list[Path]):
+    from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, load_scheme
+    from mibgscore.errors import SchemeError
+
+    siopen = curie = None
+    for f in files:
+        s = load_scheme(f)
+        if set(s.keys) == set(SIOPEN_KEYS):
+            siopen = s
+        elif set(s.keys) == set(CURIE_KEYS):
+            curie = s
+        else:
+            raise SchemeError("the table's segment keys are neither the SIOPEN keys nor the "
+                              "Curie keys; see `mibgscore segments siopen`.", f)
+    return siopen, curie
+
+
+def _error(json_lines: bool, file: str, reason: str, text: str) -> None:
+    import json
+
+    if json_lines:
+        typer.echo(json.dumps({"file": file, "error": reason}, ensure_ascii=False))
+    typer.echo(f"error: {text}", err=True)
+
+
+def _png_name(label: str, used: set[str]) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(label).stem or "scan").strip("._") or "scan"
+    name, k = stem, 1
+    while name in used:
+        k += 1
+        name = f"{stem}_{k}"
+    used.add(name)
+    return f"{name}.png"
+
+
+def _print_table(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from mibgscore.grading.rules import curie_category, siopen_category
+
+    console = Console()
+    console.print(f"[bold]{result.file}[/bold]")
+    t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    t.add_column("SIOPEN segment")
+    t.add_column("grade", justify="right")
+    t.add_column("confidence", justify="right")
+    t.add_column("  ")
+    t.add_column("Curie segment")
+    t.add_column("grade", justify="right")
+    s_items = list(result.siopen.items())
+    c_items = list(result.curie.items())
+    for i in range(max(len(s_items), len(c_items))):
+        sk, sg = s_items[i] if i < len(s_items) else ("", "")
+        ck, cg = c_items[i] if i < len(c_items) else ("", "")
+        conf = result.siopen_confidence.get(sk) if sk else None
+        conf_text = "" if conf is None else (f"{conf:.2f}" if conf >= 0.7
+                                             else f"[yellow]{conf:.2f} check[/yellow]")
+        t.add_row(sk, str(sg), conf_text, "", ck, str(cg))
+    t.add_row("[bold]total[/bold]", f"[bold]{result.siopen_total}[/bold]",
+              siopen_category(result.siopen_total), "", "[bold]total[/bold]",
+              f"[bold]{result.curie_total}[/bold] ({curie_category(result.curie_total)})")
+    console.print(t)
+    focal = sum(1 for x in result.lesions if x.kind == "focal")
+    diffuse = sum(1 for x in result.lesions if x.kind == "diffuse")
+    console.print(f"lesions: {focal} focal, {diffuse} diffuse; findings: "
+                  + (", ".join(sorted({f.label for f in result.findings})) or "none")
+                  + f"; {result.seconds:.2f} s")
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    console.print()

@@ -1,0 +1,50 @@
+"""`mibgscore serve`: start the web reading interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on (localhost only by "
+                                 "default)."),
+        port: int = typer.Option(8000, help="TCP port."),
+        data_dir: Path = typer.Option(Path("mibgscore-data"), "--data-dir",
+                                      help="Folder for the database, studies and secrets."),
+        database_url: str = typer.Option(None, "--database-url",
+                                         help="SQLAlchemy URL, e.g. postgresql+psycopg://u@/db "
+                                         "(default: SQLite in the data folder)."),
+        demo: bool = typer.Option(False, "--demo", help="Load the bundled synthetic studies "
+                                  "and create the demo reader account."),
+        import_dir: Path = typer.Option(None, "--import-dir",
+                                        help="Watch this folder and import new DICOM files."),
+        max_upload_mb: float = typer.Option(200.0, "--max-upload-mb",
+                                            help="Largest upload accepted, in MiB."),
+    ) -> None:
+        """Start the web reading interface (worklist, viewer, sign-off, follow-up, exports)."""
+        import logging
+
+        import uvicorn
+
+        from mibgscore.app import AppSettings, create_app, load_demo
+
+        settings = AppSettings(data_dir=data_dir, database_url=database_url,
+                               import_dir=import_dir, max_upload_mb=max_upload_mb)
+        if import_dir is not None:
+            import_dir.mkdir(parents=True, exist_ok=True)
+        web = create_app(settings)
+        url = f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/"
+        typer.echo(f"mibgscore web interface: {url}")
+        typer.echo(f"data folder: {data_dir.resolve()}"
+                   + (f" (database {database_url.split('@')[-1]})" if database_url else ""))
+        if demo:
+            typer.echo("preparing the demo studies (first start: about a minute)...")
+            password = load_demo(web)
+            typer.echo(f"demo account: user 'demo', password '{password}'")
+        typer.echo("stop with Ctrl+C.")
+        logging.getLogger("mibgscore").setLevel(logging.INFO)
+        uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning")

@@ -1,0 +1,184 @@
+"""Stage 4: abnormal skeletal uptake - discrete foci and diffuse involvement.
+
+Both views enter through their geometric mean (posterior registered onto anterior), so depth
+matters less. Each pixel is compared with the counts a normal scan would show there (the
+background model of the normal-uptake stage: soft tissue, and organ surface inside organs), and
+every threshold is a contrast ratio AND a number of noise standard deviations, so that neither
+the count level nor the noise decides alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from mibgscore.anatomy.bones import BONES
+from mibgscore.lesions.types import FocalLesion, SkeletalLesions
+from mibgscore.uptake.images import kernel_power
+from mibgscore.uptake.types import NormalUptake
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LesionParams:
+    """Options of the lesion stage (lengths in mm, contrasts as ratios, z in noise SDs).
+
+    Attributes
+    ----------
+    focal_mm : float
+        Gaussian sigma of the focus detector (difference of Gaussians, sigma and 3 sigma).
+    focal_z : float
+        Minimum detector response in noise SDs.
+    focal_contrast : float
+        Minimum peak contrast over expected normal counts.
+    organ_contrast : float
+        Minimum contrast of a focus inside organ uptake (over the organ's surface).
+    bone_tolerance_mm : float
+        A focus farther than this from the fitted skeleton is not skeletal.
+    diffuse_mm : float
+        Gaussian sigma of the image in which diffuse involvement is sought.
+    diffuse_contrast, diffuse_z : float
+        Minimum contrast and significance of a diffusely involved pixel.
+    diffuse_min_area_mm2 : float
+        Smallest connected involved area called diffuse (smaller ones are foci).
+    """
+
+    focal_mm: float = 3.5
+    focal_z: float = 5.0
+    focal_contrast: float = 0.35
+    organ_contrast: float = 0.35
+    bone_tolerance_mm: float = 8.0
+    diffuse_mm: float = 4.0
+    diffuse_contrast: float = 0.3
+    diffuse_z: float = 3.0
+    diffuse_min_area_mm2: float = 900.0
+
+
+def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
+                 params: LesionParams = LesionParams()) -> SkeletalLesions:
+    """Find focal and diffuse skeletal uptake.
+
+    Parameters
+    ----------
+    uptake : NormalUptake
+        Normal-uptake stage output: combined views, noise model, expected counts, organ mask.
+    bone_labels : ndarray of shape (rows, cols), int
+        Fitted bone map (``BONE_LABEL``), canonical frame.
+    params : LesionParams
+        Options.
+
+    Returns
+    -------
+    SkeletalLesions
+        Foci (hottest first) and the diffuse-involvement map.
+    """
+    im = uptake.images
+    g = im.combined
+    px = float(np.mean(im.spacing_mm))
+    spx = im.spacing_mm[0] * im.spacing_mm[1]
+    expected = np.maximum(uptake.expected, 1e-3)
+    # contrast is measured against at least half the full-thickness level, so that the thin
+    # body edge (where blur and outline matter more than uptake) does not look hot
+    denom = expected if uptake.level is None else np.maximum(expected, 0.5 * uptake.level)
+    bone = bone_labels > 0
+    tol = max(1, int(round(params.bone_tolerance_mm / px)))
+    if bone.any():
+        dist, (ir, ic) = ndi.distance_transform_edt(~bone, return_indices=True)
+        near_bone = dist <= tol
+    else:
+        dist = np.full(g.shape, np.inf)
+        ir = ic = np.zeros(g.shape, int)
+        near_bone = np.zeros(g.shape, bool)
+    bone_zone = ndi.binary_dilation(bone, iterations=max(1, int(round(3.0 / px)))) & im.body
+
+    # diffuse involvement
+    inside = im.body.astype(np.float32)
+    gin = g * inside
+    sd_ = params.diffuse_mm / px
+    gd = _masked(gin, inside, sd_)
+    var_d = ndi.gaussian_filter(im.variance, sd_) * kernel_power(sd_)
+    excess = ((gd - expected) / denom).astype(np.float32)
+    signif = ((gd - expected) / np.sqrt(np.maximum(var_d, 1e-6))).astype(np.float32)
+    involved = (bone_zone & ~uptake.mask & (excess > params.diffuse_contrast)
+                & (signif > params.diffuse_z))
+    lab, n = ndi.label(involved)
+    diffuse = np.zeros_like(involved)
+    if n:
+        sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:] * spx
+        big = np.nonzero(sizes >= params.diffuse_min_area_mm2)[0] + 1
+        diffuse = np.isin(lab, big)
+
+    # discrete foci
+    s1 = params.focal_mm / px
+    s2 = 3.0 * s1
+    g1 = _masked(gin, inside, s1)
+    dog = g1 - _masked(gin, inside, s2)
+    var_local = ndi.gaussian_filter(im.variance, s2)
+    z = dog / np.sqrt(np.maximum(var_local * kernel_power(s1, s2), 1e-6))
+    contrast = (g1 - expected) / denom
+    size = max(3, int(round(2.5 * s1)) * 2 + 1)
+    peaks = (dog == ndi.maximum_filter(dog, size=size)) & (z > params.focal_z) & near_bone
+    peaks &= im.body
+    need = np.where(uptake.mask, params.organ_contrast, params.focal_contrast)
+    peaks &= contrast > need
+    pr, pc = np.nonzero(peaks)
+    order = np.argsort(-z[pr, pc])
+    focal = []
+    for k in order:
+        r, c = int(pr[k]), int(pc[k])
+        if diffuse[r, c] and contrast[r, c] < 2.0 * max(float(excess[r, c]), 0.1) + 0.3:
+            continue  # a bump inside diffuse involvement, not a separate focus
+        br, bc = int(ir[r, c]), int(ic[r, c])
+        label = int(bone_labels[br, bc])
+        if label <= 0:
+            continue
+        radius = _radius_mm(g1, expected, r, c, px, size)
+        conf = _focal_confidence(float(z[r, c]), float(contrast[r, c]), params,
+                                 in_organ=bool(uptake.mask[r, c]),
+                                 dist_mm=float(dist[r, c]) * px)
+        focal.append(FocalLesion(row=r, col=c, bone_row=br, bone_col=bc, bone=BONES[label - 1],
+                                 radius_mm=radius, contrast=float(contrast[r, c]),
+                                 z=float(z[r, c]), confidence=conf))
+    logger.debug("lesions: %d foci, %d diffuse pixels", len(focal), int(diffuse.sum()))
+    return SkeletalLesions(focal=tuple(focal), diffuse=diffuse, excess=excess,
+                           significance=signif, bone_zone=bone_zone)
+
+
+def _masked(gin: np.ndarray, inside: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian mean over the body only (no dip at the body's edge)."""
+    den = ndi.gaussian_filter(inside, sigma)
+    return ndi.gaussian_filter(gin, sigma) / np.maximum(den, 0.05)
+
+
+def _radius_mm(g1: np.ndarray, expected: np.ndarray, r: int, c: int, px: float,
+               size: int) -> float:
+    half = size
+    r0, r1 = max(0, r - half), min(g1.shape[0], r + half + 1)
+    c0, c1 = max(0, c - half), min(g1.shape[1], c + half + 1)
+    ex = g1[r0:r1, c0:c1] - expected[r0:r1, c0:c1]
+    peak = ex[r - r0, c - c0]
+    if peak <= 0:
+        return 0.0
+    area = float((ex >= 0.5 * peak).sum())
+    return math.sqrt(area / math.pi) * px
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(x, 40.0), -40.0)))
+
+
+def _focal_confidence(z: float, contrast: float, params: LesionParams, *, in_organ: bool,
+                      dist_mm: float) -> float:
+    """Probability that a focus is a real skeletal lesion, from its margins over the thresholds."""
+    need = params.organ_contrast if in_organ else params.focal_contrast
+    p = _sigmoid((z - params.focal_z) / 1.5 + 1.0) * _sigmoid((contrast - need) / 0.15 + 1.0)
+    if dist_mm > 0.5 * params.bone_tolerance_mm:
+        p *= 0.8
+    if in_organ:
+        p *= 0.8
+    return float(min(max(p, 0.0), 1.0))

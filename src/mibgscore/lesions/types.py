@@ -1,0 +1,73 @@
+"""What the lesion stage returns: focal lesions and the diffuse-involvement map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FocalLesion:
+    """One discrete focus of skeletal uptake (canonical frame).
+
+    Attributes
+    ----------
+    row, col : int
+        Peak of the focus.
+    bone_row, bone_col : int
+        Nearest pixel of the fitted skeleton (the focus is scored in that pixel's segment).
+    bone : str
+        Name of that bone (``mibgscore.anatomy.bones.BONES``).
+    radius_mm : float
+        Radius of the pixels above half the peak excess, in mm.
+    contrast : float
+        Peak counts over the expected normal counts, minus 1 (0.5 = 50 % above normal).
+    z : float
+        Peak excess in noise standard deviations (difference-of-Gaussians response).
+    confidence : float
+        Probability that the focus is a real lesion, 0-1.
+    """
+
+    row: int
+    col: int
+    bone_row: int
+    bone_col: int
+    bone: str
+    radius_mm: float
+    contrast: float
+    z: float
+    confidence: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"focal confidence {self.confidence}")
+
+
+@dataclass(frozen=True, eq=False)
+class SkeletalLesions:
+    """Abnormal skeletal uptake of one scan (canonical frame).
+
+    Attributes
+    ----------
+    focal : tuple of FocalLesion
+        Discrete foci, hottest first.
+    diffuse : ndarray of shape (rows, cols), bool
+        Bone pixels with diffuse involvement (extended regions, not foci).
+    excess : ndarray of shape (rows, cols), float32
+        Smoothed counts over expected normal counts, minus 1 (the contrast map).
+    significance : ndarray of shape (rows, cols), float32
+        Excess of the smoothed counts in noise standard deviations.
+    bone_zone : ndarray of shape (rows, cols), bool
+        Pixels counted as bone (fitted skeleton, slightly dilated for fit tolerance).
+    """
+
+    focal: tuple[FocalLesion, ...]
+    diffuse: np.ndarray
+    excess: np.ndarray
+    significance: np.ndarray
+    bone_zone: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.diffuse.dtype != bool:
+            raise ValueError("diffuse map must be bool")

@@ -1,0 +1,252 @@
+"""score(scan): chain the stages (body, skeleton, normal uptake, lesions, grading), timed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mibgscore.anatomy.body import find_body
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
+from mibgscore.anatomy.skeleton import fit_skeleton
+from mibgscore.anatomy.types import Body, Skeleton
+from mibgscore.errors import SchemeError
+from mibgscore.grading.segments import SegmentEvidence, grade_curie, grade_siopen
+from mibgscore.io.types import Scan
+from mibgscore.lesions.skeletal import LesionParams, find_lesions
+from mibgscore.lesions.types import SkeletalLesions
+from mibgscore.result import Finding, Lesion, ScoreResult
+from mibgscore.uptake.normal import UptakeParams, find_normal_uptake
+from mibgscore.uptake.types import NormalUptake
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScoreParams:
+    """Options of :func:`score`.
+
+    Attributes
+    ----------
+    uptake : UptakeParams
+        Normal-uptake stage options.
+    lesions : LesionParams
+        Lesion stage options.
+    low_counts : float
+        Total counts per view under which the scan is flagged as low-count.
+    low_skeleton_confidence : float
+        Skeleton fit confidence (0-1) under which a warning is given.
+    """
+
+    uptake: UptakeParams = field(default_factory=UptakeParams)
+    lesions: LesionParams = field(default_factory=LesionParams)
+    low_counts: float = 2.0e5
+    low_skeleton_confidence: float = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreEvidence:
+    """The stages' outputs behind a score, for overlays and the viewer (not serialised).
+
+    ``body``, ``skeleton``, ``uptake`` and ``lesions`` are in the canonical frame (head at
+    row 0); the maps below are in the ORIGINAL anterior frame of the scan.
+
+    Attributes
+    ----------
+    body : Body
+        Body outline, orientation and registered views.
+    skeleton : Skeleton
+        Fitted bone map.
+    uptake : NormalUptake
+        Normal-uptake findings and the background model.
+    lesions : SkeletalLesions
+        Foci and diffuse involvement.
+    siopen_map, curie_map : ndarray of shape (rows, cols), uint8
+        0 outside bone, i + 1 for ``scheme.segments[i]`` (original frame).
+    siopen_keys, curie_keys : tuple of str
+        Segment keys in label order (label i + 1 is key i).
+    lesion_mask : ndarray of shape (rows, cols), bool
+        Pixels of lesions, focal (discs) and diffuse (original frame).
+    finding_mask : ndarray of shape (rows, cols), bool
+        Pixels of normal uptake and soft-tissue findings (original frame).
+    siopen_segments, curie_segments : tuple of SegmentEvidence
+        Per-segment foci count, diffuse fraction, grade and confidence.
+    stage_seconds : dict of str to float
+        Wall time of each stage.
+    """
+
+    body: Body
+    skeleton: Skeleton
+    uptake: NormalUptake
+    lesions: SkeletalLesions
+    siopen_map: np.ndarray
+    curie_map: np.ndarray
+    siopen_keys: tuple[str, ...]
+    curie_keys: tuple[str, ...]
+    lesion_mask: np.ndarray
+    finding_mask: np.ndarray
+    siopen_segments: tuple[SegmentEvidence, ...]
+    curie_segments: tuple[SegmentEvidence, ...]
+    stage_seconds: dict[str, float]
+
+
+def _scheme(value: SegmentScheme | str | Path | None, default: str, keys: tuple[str, ...]
+            ) -> SegmentScheme:
+    scheme = load_scheme(default) if value is None else (
+        value if isinstance(value, SegmentScheme) else load_scheme(value))
+    if set(scheme.keys) != set(keys):
+        raise SchemeError(f"the {default.upper()} segment table must define exactly the keys "
+                          f"{', '.join(keys)}.")
+    return scheme
+
+
+def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
+          siopen_scheme: SegmentScheme | str | Path | None = None,
+          curie_scheme: SegmentScheme | str | Path | None = None) -> ScoreResult:
+    """Score one whole-body MIBG scan: SIOPEN and Curie grades, lesions, findings, evidence.
+
+    Parameters
+    ----------
+    scan : Scan
+        As returned by ``mibgscore.io.read.read_scan`` (one view is enough, with a warning).
+    params : ScoreParams
+        Stage options.
+    siopen_scheme, curie_scheme : SegmentScheme, str or Path, optional
+        Segment tables (a loaded scheme, ``"siopen"``/``"curie"``, or a TOML path); the
+        bundled ones by default. Their keys must be the contract's keys.
+
+    Returns
+    -------
+    ScoreResult
+        Grades, totals, per-segment confidence, lesions and findings with (row, col) in the
+        scan's anterior pixel grid, warnings, wall time, and ``evidence`` (ScoreEvidence).
+
+    Raises
+    ------
+    SchemeError
+        A segment table does not define the contract's keys.
+    """
+    t0 = time.perf_counter()
+    siopen_s = _scheme(siopen_scheme, "siopen", SIOPEN_KEYS)
+    curie_s = _scheme(curie_scheme, "curie", CURIE_KEYS)
+    stage: dict[str, float] = {}
+
+    t = time.perf_counter()
+    body = find_body(scan)
+    stage["body"] = time.perf_counter() - t
+    t = time.perf_counter()
+    skeleton = fit_skeleton(body, age_years=scan.patient.age_years,
+                            height_cm=scan.patient.height_cm)
+    stage["skeleton"] = time.perf_counter() - t
+    t = time.perf_counter()
+    uptake = find_normal_uptake(body, skeleton, params=params.uptake)
+    stage["uptake"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lesions = find_lesions(uptake, skeleton.bone_labels, params=params.lesions)
+    stage["lesions"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    siopen_map_c = skeleton.segment_map(siopen_s)
+    curie_map_c = skeleton.segment_map(curie_s)
+    points = [(f.bone_row, f.bone_col) for f in lesions.focal]
+    s_idx = [int(siopen_map_c[r, c]) - 1 for r, c in points]
+    c_idx = [int(curie_map_c[r, c]) - 1 for r, c in points]
+    siopen_ev = grade_siopen(siopen_s, siopen_map_c, lesions.diffuse, s_idx,
+                             [f.confidence for f in lesions.focal])
+    curie_ev = grade_curie(curie_s, curie_map_c, lesions.diffuse, c_idx,
+                           soft_tissue_sites=len(uptake.soft_tissue))
+    stage["grading"] = time.perf_counter() - t
+
+    def orig(r: float, c: float) -> tuple[int, int]:
+        rr, cc = (body.shape[0] - 1 - r, c) if body.flipped_rows else (r, c)
+        return int(round(rr)), int(round(cc))
+
+    def orig_map(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a[::-1]) if body.flipped_rows else a
+
+    out_lesions: list[Lesion] = []
+    for f, si in zip(lesions.focal, s_idx, strict=True):
+        if si < 0:
+            continue
+        r, c = orig(f.row, f.col)
+        out_lesions.append(Lesion(segment=siopen_s.segments[si].key, kind="focal", row=r, col=c,
+                                  fraction=None, confidence=round(f.confidence, 4)))
+    for i, ev in enumerate(siopen_ev):
+        if ev.diffuse_fraction <= 0:
+            continue
+        here = lesions.diffuse & (siopen_map_c == i + 1)
+        rows, cols = np.nonzero(here)
+        k = int(np.argmin((rows - rows.mean()) ** 2 + (cols - cols.mean()) ** 2))
+        r, c = orig(rows[k], cols[k])
+        out_lesions.append(Lesion(segment=ev.key, kind="diffuse", row=r, col=c,
+                                  fraction=round(ev.diffuse_fraction, 4),
+                                  confidence=round(ev.confidence, 4)))
+    findings = []
+    for u in uptake.findings:
+        r, c = orig(u.row, u.col)
+        findings.append(Finding(label=u.label, row=r, col=c))
+
+    lesion_mask = lesions.diffuse.copy()
+    rr, cc = np.ogrid[: body.shape[0], : body.shape[1]]
+    px = float(np.mean(body.spacing_mm))
+    for f in lesions.focal:
+        rad = max(2.0, f.radius_mm / px)
+        lesion_mask |= (rr - f.row) ** 2 + (cc - f.col) ** 2 <= rad * rad
+
+    warnings = _warnings(scan, body, skeleton, params)
+    evidence = ScoreEvidence(
+        body=body, skeleton=skeleton, uptake=uptake, lesions=lesions,
+        siopen_map=orig_map(siopen_map_c), curie_map=orig_map(curie_map_c),
+        siopen_keys=siopen_s.keys, curie_keys=curie_s.keys,
+        lesion_mask=orig_map(lesion_mask), finding_mask=orig_map(uptake.mask),
+        siopen_segments=tuple(siopen_ev), curie_segments=tuple(curie_ev), stage_seconds=stage)
+    seconds = time.perf_counter() - t0
+    logger.debug("stages (s): %s; total %.3f",
+                 ", ".join(f"{k} {v:.3f}" for k, v in stage.items()), seconds)
+    return ScoreResult(
+        file=scan.path or "",
+        study_uid=scan.study.study_uid,
+        siopen={e.key: e.grade for e in siopen_ev},
+        siopen_confidence={e.key: e.confidence for e in siopen_ev},
+        curie={e.key: e.grade for e in curie_ev},
+        lesions=out_lesions,
+        findings=findings,
+        warnings=warnings,
+        seconds=seconds,
+        evidence=evidence,
+    )
+
+
+def _warnings(scan: Scan, body: Body, skeleton: Skeleton, params: ScoreParams) -> list[str]:
+    out = []
+    if scan.anterior is None or scan.posterior is None:
+        view = "anterior" if scan.anterior is not None else "posterior"
+        out.append(f"single view ({view} only): scored from one view, so lesions deep on the "
+                   "other side may be missed.")
+    counts = [float(v.sum()) for v in scan.views.values()]
+    if counts and min(counts) < params.low_counts:
+        out.append(f"low counts ({_human(min(counts))} per view): small lesions may be missed.")
+    if skeleton.confidence < params.low_skeleton_confidence:
+        out.append(f"uncertain skeleton fit (confidence {skeleton.confidence:.2f}): check the "
+                   "segment outlines.")
+    if body.flipped_rows:
+        out.append("feet-first scan: turned head up to score; positions are given in the "
+                   "scan's own frame.")
+    if scan.tracer.status == "other":
+        name = scan.tracer.name or "another tracer"
+        out.append(f"the tracer is {name}, not MIBG: scored on request, the grades assume "
+                   "MIBG uptake.")
+    return out
+
+
+def _human(x: float) -> str:
+    if x >= 1e6:
+        return f"{x / 1e6:.1f} M"
+    if x >= 1e3:
+        return f"{x / 1e3:.0f} k"
+    return f"{x:.0f}"
+
+

@@ -1,0 +1,188 @@
+"""The reading report as HTML (one Jinja2 template) and as PDF (WeasyPrint)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import logging
+from functools import cache
+from typing import Any
+
+from mibgscore.anatomy.scheme import load_scheme
+from mibgscore.report._labels import CURIE_NAMES_FR, LABELS, SEGMENT_NAMES_FR
+from mibgscore.report.types import ReadingReport
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = "reading.html"
+
+
+def reading_context(report: ReadingReport) -> dict[str, Any]:
+    """Everything the template shows, as plain strings and numbers.
+
+    Parameters
+    ----------
+    report : ReadingReport
+        The reading.
+
+    Returns
+    -------
+    dict
+        ``t`` (labels in the report's language), ``patient``, ``study``, ``siopen_rows`` and
+        ``curie_rows`` (name, automatic, final, edited, prior, change), totals, categories,
+        ``prior``, ``overlay`` (data URI or None), ``status``, ``signature``, ``amendments``.
+    """
+    lang = report.language
+    t = LABELS[lang]
+    siopen_scheme, curie_scheme = load_scheme("siopen"), load_scheme("curie")
+    auto = report.automatic_result
+    prior = report.prior
+
+    def name(seg: Any, fr: dict[str, str]) -> str:
+        return fr.get(seg.key, seg.name) if lang == "fr" else seg.name
+
+    def rows(scheme: Any, final: dict[str, int], edited: dict[str, bool],
+             auto_grades: dict[str, int] | None, prior_grades: dict[str, int] | None,
+             fr: dict[str, str]) -> list[dict[str, Any]]:
+        out = []
+        for seg in scheme.segments:
+            k = seg.key
+            p = None if prior_grades is None else prior_grades[k]
+            out.append({
+                "key": k, "name": name(seg, fr), "final": final[k], "edited": edited[k],
+                "automatic": None if auto_grades is None else auto_grades[k],
+                "confidence": None if auto is None or scheme is curie_scheme
+                else auto.siopen_confidence.get(k),
+                "prior": p, "change": None if p is None else _signed(final[k] - p),
+            })
+        return out
+
+    siopen_rows = rows(siopen_scheme, report.siopen, report.siopen_edited,
+                       None if auto is None else auto.siopen,
+                       None if prior is None else prior.siopen, SEGMENT_NAMES_FR)
+    curie_rows = rows(curie_scheme, report.curie, report.curie_edited,
+                      None if auto is None else auto.curie,
+                      None if prior is None else prior.curie, CURIE_NAMES_FR)
+    n_edited = sum(report.siopen_edited.values()) + sum(report.curie_edited.values())
+    if auto is None and report.edited is None:
+        edited_note = t["no_automatic"]
+    elif n_edited:
+        edited_note = t["edited_yes"].format(n=n_edited)
+    else:
+        edited_note = t["edited_no"]
+
+    p, s = report.patient, report.study
+    age = None if p.age_years is None else f"{p.age_years:.1f} {t['years']}".replace(
+        ".", "," if lang == "fr" else ".")
+    prior_ctx = None
+    if prior is not None:
+        prior_ctx = {
+            "date": _date(prior.study_date, lang),
+            "siopen_total": prior.siopen_total, "curie_total": prior.curie_total,
+            "siopen_change": _signed(report.siopen_total - prior.siopen_total)
+            if prior.siopen_total is not None else None,
+            "curie_change": _signed(report.curie_total - prior.curie_total)
+            if prior.curie_total is not None else None,
+            "siopen_response": t.get(report.siopen_response or "", report.siopen_response),
+            "curie_response": t.get(report.curie_response or "", report.curie_response),
+            "per_segment": prior.siopen is not None,
+            "curie_per_segment": prior.curie is not None,
+        }
+    overlay = None
+    if report.overlay_png:
+        overlay = "data:image/png;base64," + base64.b64encode(report.overlay_png).decode()
+    return {
+        "lang": lang, "t": t,
+        "institution": report.institution,
+        "patient": {"id": p.patient_id or "-", "name": _person_name(p.name) or "-",
+                    "birth_date": _date(p.birth_date, lang) or "-", "sex": p.sex or "-",
+                    "age": age or "-"},
+        "study": {"date": _date(s.study_date, lang) or "-", "description": s.description or "-",
+                  "accession": s.accession_number or "-", "uid": s.study_uid or "-"},
+        "siopen_rows": siopen_rows, "curie_rows": curie_rows,
+        "siopen_total": report.siopen_total, "curie_total": report.curie_total,
+        "siopen_auto_total": None if auto is None else auto.siopen_total,
+        "curie_auto_total": None if auto is None else auto.curie_total,
+        "siopen_category": report.siopen_category, "curie_category": report.curie_category,
+        "edited_note": edited_note, "is_edited": n_edited > 0,
+        "prior": prior_ctx,
+        "overlay": overlay, "overlay_wide": _is_wide(report.overlay_png),
+        "status": report.status, "status_text": t[report.status],
+        "reader": report.reader or "-",
+        "signed_at": _datetime(report.signed_at, lang) if report.signed_at else None,
+        "impression": report.impression.strip(),
+        "amendments": [{"when": _datetime(a.when, lang), "who": a.who, "what": a.what,
+                        "reason": a.reason} for a in report.amendments],
+        "software": f"mibgscore {report.software_version}",
+        "generated": _datetime(report.created_at, lang),
+    }
+
+
+def reading_html(report: ReadingReport) -> str:
+    """The reading report as one self-contained HTML page (the overlay embedded)."""
+    return _environment().get_template(TEMPLATE).render(**reading_context(report))
+
+
+def reading_pdf(report: ReadingReport) -> bytes:
+    """The reading report as PDF (A4), rendered by WeasyPrint from the HTML template.
+
+    Parameters
+    ----------
+    report : ReadingReport
+        The reading; ``overlay_png`` is embedded when present.
+
+    Returns
+    -------
+    bytes
+        The PDF file.
+    """
+    import weasyprint
+
+    html = reading_html(report)
+    pdf = weasyprint.HTML(string=html).write_pdf()
+    logger.debug("reading PDF: %d bytes", len(pdf))
+    return pdf
+
+
+@cache
+def _environment():
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(loader=PackageLoader("mibgscore.report", "templates"),
+                       autoescape=select_autoescape(["html"]), trim_blocks=True,
+                       lstrip_blocks=True)
+
+
+def _signed(n: int) -> str:
+    return f"+{n}" if n > 0 else str(n) if n < 0 else "0"
+
+
+def _date(d: dt.date | None, lang: str) -> str | None:
+    if d is None:
+        return None
+    return d.strftime("%d/%m/%Y") if lang == "fr" else d.isoformat()
+
+
+def _datetime(t: dt.datetime, lang: str) -> str:
+    zone = "" if t.tzinfo is None else " " + (t.tzname() or "")
+    fmt = "%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M"
+    return t.strftime(fmt) + zone
+
+
+def _person_name(name: str | None) -> str | None:
+    """DICOM PN ``FAMILY^Given`` as ``FAMILY Given``."""
+    if not name:
+        return None
+    return " ".join(part for part in name.split("^") if part)
+
+
+def _is_wide(png: bytes | None) -> bool:
+    """Whether the overlay is wider than 3:4 (it then takes the full width)."""
+    if not png:
+        return False
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        w, h = im.size
+    return w / h > 0.75

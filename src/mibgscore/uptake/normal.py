@@ -1,0 +1,259 @@
+"""Stage 3: recognise normal uptake (organs, glands, brown fat, injection site) and
+soft-tissue tumour, so that none of it is scored as bone.
+
+Hot regions are found against a robust soft-tissue level. Large organs are looked for in the
+zone where anatomy puts them (relative to the fitted trunk landmarks) and must look like organs
+(large, compact, not a stripe along the spine); the rest is labelled by place, size and shape.
+What is not explained stays for the lesion stage.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from mibgscore.uptake.images import combine_views, kernel_power, soft_tissue_level
+from mibgscore.uptake.landmarks import Frame, trunk_frame
+from mibgscore.uptake.types import NormalUptake, UptakeFinding, ViewImages
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UptakeParams:
+    """Options of the normal-uptake stage.
+
+    Attributes
+    ----------
+    smooth_mm : float
+        Gaussian sigma (mm) of the image in which hot regions are sought.
+    hot_ratio : float
+        A pixel is hot when its counts exceed the soft-tissue level by this share (0.6 = 60 %).
+    hot_z : float
+        ... and by this many noise standard deviations.
+    organ_surface_mm : float
+        Gaussian sigma (mm) of the organ surface used as the expected counts inside organs.
+    """
+
+    smooth_mm: float = 4.0
+    hot_ratio: float = 0.6
+    hot_z: float = 4.0
+    organ_surface_mm: float = 7.0
+
+
+def find_normal_uptake(body: Any, skeleton: Any, *,
+                       params: UptakeParams = UptakeParams()) -> NormalUptake:
+    """Find normal uptake and soft-tissue tumour on a scan.
+
+    Parameters
+    ----------
+    body : Body
+        From ``mibgscore.anatomy.body.find_body``: ``anterior``, ``posterior`` (float32 counts,
+        canonical frame, posterior registered; either may be None), ``mask``, ``spacing_mm``.
+    skeleton : Skeleton
+        From ``mibgscore.anatomy.skeleton.fit_skeleton``: ``bone_labels`` (int, canonical frame).
+    params : UptakeParams
+        Options.
+
+    Returns
+    -------
+    NormalUptake
+        Labelled findings, their union mask, and the expected normal counts per pixel.
+    """
+    images = combine_views(body.anterior, body.posterior, _mask(body), body.spacing_mm)
+    return normal_uptake_from_images(images, skeleton.bone_labels, anterior=body.anterior,
+                                     posterior=body.posterior, params=params)
+
+
+def _mask(body: Any) -> np.ndarray | None:
+    m = getattr(body, "mask", None)
+    return None if m is None else np.asarray(m, bool)
+
+
+def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
+                              anterior: np.ndarray | None = None,
+                              posterior: np.ndarray | None = None,
+                              params: UptakeParams = UptakeParams()) -> NormalUptake:
+    """Normal-uptake stage on already combined views (see :func:`find_normal_uptake`)."""
+    g = images.combined
+    px = float(np.mean(images.spacing_mm))
+    frame = trunk_frame(bone_labels, images.body)
+    # organs can be larger than the lesion-scale window: look for them against a window as
+    # wide as the trunk
+    trunk_mm = 2.0 * frame.trunk_half_width * px
+    soft0 = soft_tissue_level(images, np.zeros_like(images.body),
+                              window_mm=float(np.clip(trunk_mm, 80.0, 260.0)), percentile=30.0)
+    sigma = params.smooth_mm / px
+    gh = ndi.gaussian_filter(g, sigma)
+    sd = np.sqrt(images.variance * kernel_power(sigma))
+    hot = images.body & (gh > soft0 * (1 + params.hot_ratio)) & (gh - soft0 > params.hot_z * sd)
+    bone = ndi.binary_dilation(bone_labels > 0, iterations=max(1, int(round(3.0 / px))))
+    ctx = _Context(images, frame, gh, hot, bone, px, anterior, posterior)
+
+    findings: list[UptakeFinding] = []
+    for label, zone, min_area, keep in _organ_zones(ctx):
+        findings.extend(_organ_in_zone(ctx, label, zone, min_area, keep))
+    taken = np.zeros_like(hot)
+    for f in findings:
+        taken |= f.mask
+    findings.extend(_other_findings(ctx, hot & ~taken))
+
+    mask = np.zeros_like(hot)
+    for f in findings:
+        mask |= f.mask
+    grow = max(1, int(round(4.0 / px)))
+    soft, level = soft_tissue_level(images, ndi.binary_dilation(mask, iterations=grow),
+                                    with_level=True)
+    surface = ndi.gaussian_filter(g, params.organ_surface_mm / px)
+    expected = np.where(mask, np.maximum(soft, surface), soft).astype(np.float32)
+    logger.debug("normal uptake: %s", ", ".join(f.label for f in findings) or "none")
+    return NormalUptake(findings=tuple(findings), mask=mask, expected=expected, images=images,
+                        level=level)
+
+
+@dataclass
+class _Context:
+    images: ViewImages
+    frame: Frame
+    gh: np.ndarray
+    hot: np.ndarray
+    bone: np.ndarray
+    px: float
+    anterior: np.ndarray | None
+    posterior: np.ndarray | None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.gh.shape
+
+    def box(self, r0: float, r1: float, c0: float, c1: float) -> np.ndarray:
+        z = np.zeros(self.shape, bool)
+        rows, cols = self.shape
+        a, b = int(max(0, round(r0))), int(min(rows, round(r1)))
+        c, d = int(max(0, round(c0))), int(min(cols, round(c1)))
+        if b > a and d > c:
+            z[a:b, c:d] = True
+        return z
+
+    def finding(self, label: str, mask: np.ndarray) -> UptakeFinding:
+        vals = np.where(mask, self.gh, -np.inf)
+        r, c = np.unravel_index(int(np.argmax(vals)), vals.shape)
+        frac = None
+        if self.anterior is not None and self.posterior is not None:
+            a = float(self.anterior[mask].sum())
+            p = float(self.posterior[mask].sum())
+            frac = a / (a + p) if a + p > 0 else None
+        return UptakeFinding(label=label, row=int(r), col=int(c), mask=mask,
+                             area_mm2=float(mask.sum()) * self.images.spacing_mm[0]
+                             * self.images.spacing_mm[1],
+                             peak_ratio=float(self.gh[r, c]) / self.images.reference_counts,
+                             anterior_fraction=frac)
+
+
+def _organ_zones(ctx: _Context) -> list[tuple[str, np.ndarray, float, int]]:
+    """(label, zone, minimum area in mm^2, how many regions to keep) for the organs."""
+    f = ctx.frame
+    w = f.trunk_half_width  # pixels
+    th = max(f.thorax_bottom - f.thorax_top, 10.0)
+    ab = max(f.pelvis_top - f.thorax_bottom, 10.0)
+    pv = max(f.pelvis_bottom - f.pelvis_top, 10.0)
+    m = f.midline
+    wmm = w * ctx.px
+    big = (0.22 * wmm) ** 2
+    return [
+        ("heart", ctx.box(f.thorax_top + 0.3 * th, f.thorax_bottom + 0.05 * th,
+                          m - 0.35 * w, m + 0.95 * w), big, 1),
+        ("liver", ctx.box(f.thorax_top + 0.45 * th, f.thorax_bottom + 0.6 * ab,
+                          m - 1.3 * w, m + 0.45 * w), big, 1),
+        ("spleen", ctx.box(f.thorax_top + 0.55 * th, f.thorax_bottom + 0.45 * ab,
+                           m + 0.3 * w, m + 1.3 * w), 0.5 * big, 1),
+        ("bladder", ctx.box(f.pelvis_top + 0.3 * pv, f.pelvis_bottom + 0.25 * pv,
+                            m - 0.45 * w, m + 0.45 * w), 0.5 * big, 1),
+        ("kidney", ctx.box(f.thorax_bottom - 0.15 * th, f.thorax_bottom + 0.8 * ab,
+                           m - 0.9 * w, m + 0.9 * w), 0.3 * big, 2),
+        ("salivary_glands", ctx.box(f.face_top, f.neck + 0.06 * th, m - 0.9 * w, m + 0.9 * w),
+         0.02 * big, 6),
+    ]
+
+
+def _organ_in_zone(ctx: _Context, label: str, zone: np.ndarray, min_area: float,
+                   keep: int) -> list[UptakeFinding]:
+    cand = ctx.hot & zone
+    if not cand.any():
+        return []
+    lab, n = ndi.label(cand)
+    area_px = min_area / (ctx.images.spacing_mm[0] * ctx.images.spacing_mm[1])
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
+    order = np.argsort(sizes)[::-1]
+    f = ctx.frame
+    out = []
+    for i in order:
+        if sizes[i] < area_px or len(out) >= keep:
+            break
+        region = lab == i + 1
+        rows, cols = np.nonzero(region)
+        r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+        height, width = r1 - r0, c1 - c0
+        on_spine = np.abs(cols - f.midline) <= 1.3 * f.spine_half_width
+        if label != "salivary_glands":
+            # an organ is compact: not a vertical stripe confined to the spine, nor a thin line
+            if on_spine.mean() > 0.6 or height > 3.5 * max(width, 1):
+                continue
+            if region.sum() / max(height * width, 1) < 0.3:
+                continue
+        name = label
+        if label == "salivary_glands":
+            centre_off = abs(float(np.mean(cols)) - f.midline)
+            if centre_off < 0.6 * f.spine_half_width + 2 and width < 3 * f.spine_half_width:
+                name = "nasopharynx" if np.mean(rows) < f.neck - 0.02 * (f.neck - f.head_top) \
+                    else "thyroid"
+        if label == "kidney":
+            full = ctx.finding(label, region)
+            if full.anterior_fraction is not None and full.anterior_fraction > 0.5:
+                continue  # kidneys are posterior
+        out.append(ctx.finding(name, region))
+    return out
+
+
+def _other_findings(ctx: _Context, hot: np.ndarray) -> list[UptakeFinding]:
+    f = ctx.frame
+    lab, n = ndi.label(hot)
+    if n == 0:
+        return []
+    out = []
+    w = f.trunk_half_width
+    spx = ctx.images.spacing_mm[0] * ctx.images.spacing_mm[1]
+    wmm = w * ctx.px
+    for i, sl in enumerate(ndi.find_objects(lab)):
+        region = lab[sl] == i + 1
+        area = float(region.sum()) * spx
+        rows, cols = np.nonzero(region)
+        rows = rows + sl[0].start
+        cols = cols + sl[1].start
+        rc, cc = float(rows.mean()), float(cols.mean())
+        full = np.zeros(ctx.shape, bool)
+        full[sl] = region
+        on_bone = float(ctx.bone[full].mean())
+        peak = float(ctx.gh[full].max()) / ctx.images.reference_counts
+        lateral = abs(cc - f.midline)
+        in_trunk_rows = f.neck <= rc <= f.pelvis_bottom
+        height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
+        extremity = not in_trunk_rows or lateral > 1.1 * w
+        small = area < (0.25 * wmm) ** 2
+        if extremity and small and (peak > 8.0 or (on_bone < 0.3 and peak > 4.0)):
+            out.append(ctx.finding("injection_site", full))
+        elif f.neck <= rc <= f.thorax_top + 0.25 * (f.thorax_bottom - f.thorax_top) \
+                and lateral > 1.5 * f.spine_half_width and on_bone < 0.5:
+            out.append(ctx.finding("brown_fat", full))
+        elif f.thorax_bottom - 0.3 * (f.thorax_bottom - f.thorax_top) <= rc <= f.pelvis_bottom \
+                and lateral < 0.9 * w and area > (0.18 * wmm) ** 2 \
+                and width > 2.2 * f.spine_half_width and height < 3 * width \
+                and region.sum() / max(height * width, 1) > 0.45:
+            out.append(ctx.finding("soft_tissue_tumour", full))
+        elif f.thorax_bottom <= rc <= f.pelvis_bottom and lateral < w and on_bone < 0.35:
+            out.append(ctx.finding("bowel", full))
+    return out

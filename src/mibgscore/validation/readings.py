@@ -1,0 +1,556 @@
+"""Reference readings: physicians' per-segment grades from CSV or Excel, wide or long form.
+
+Wide form: one row per study and reader, columns ``patient_id``, ``study_date`` (YYYY-MM-DD),
+``study_uid``, ``reader``, the 12 SIOPEN keys, optional ``siopen_total``, optional Curie columns
+``curie_head`` ... ``curie_soft_tissue`` and ``curie_total``. The ``results.csv`` written by
+``mibgscore batch`` is a wide-form file (with ``file`` and ``warnings``, and no reader).
+
+Long form: ``study_uid`` or ``patient_id`` + ``study_date``, ``reader``, ``segment``, ``grade``;
+one row per segment (``skull`` ... or ``curie_head`` ...).
+
+Headers are matched leniently (case, spaces, accents, common English and French names) and
+every column's reading is reported; values are checked strictly, and each problem raises
+:class:`~mibgscore.errors.ReadingsFileError` naming the file, row and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.errors import ReadingsFileError
+
+logger = logging.getLogger(__name__)
+
+CURIE_COLUMNS: tuple[str, ...] = tuple(f"curie_{k}" for k in CURIE_KEYS)
+"""Curie grade columns of the wide form and of results.csv."""
+
+ID_COLUMNS: tuple[str, ...] = ("patient_id", "study_date", "study_uid", "reader", "file")
+GRADE_COLUMNS: tuple[str, ...] = (*SIOPEN_KEYS, "siopen_total", *CURIE_COLUMNS, "curie_total")
+TEMPLATES = ("readings_wide_template.csv", "readings_wide_template.xlsx",
+             "readings_long_template.csv")
+"""Template files shipped in ``mibgscore.validation.templates``."""
+
+_IGNORED = {"comment", "comments", "commentaire", "commentaires", "note", "notes", "remarque",
+            "remarques", "remark", "remarks", "warnings", "warning", "avertissements", "seconds"}
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "patient_id": ("patient_id", "patientid", "patient", "id_patient", "patient_number",
+                   "ipp", "pid", "subject", "subject_id", "numero_patient", "n_patient",
+                   "num_patient", "no_patient", "identifiant", "identifiant_patient", "id"),
+    "study_date": ("study_date", "studydate", "date", "exam_date", "date_exam", "examen_date",
+                   "date_examen", "date_d_examen", "date_de_l_examen", "date_de_examen",
+                   "scan_date", "date_scan", "date_scintigraphie", "acquisition_date",
+                   "date_etude", "date_de_l_etude"),
+    "study_uid": ("study_uid", "studyuid", "study_instance_uid", "studyinstanceuid", "uid",
+                  "study_instance", "uid_etude", "uid_examen"),
+    "reader": ("reader", "reader_name", "lecteur", "lecteur_nom", "observer", "rater",
+               "physician", "medecin", "reviewer", "relecteur", "lecture", "nom_lecteur"),
+    "file": ("file", "fichier", "path", "filename", "file_name", "chemin"),
+    "segment": ("segment", "site", "region", "localisation", "localization", "zone",
+                "territoire"),
+    "grade": ("grade", "score", "cotation", "valeur", "value"),
+    "siopen_total": ("siopen_total", "total_siopen", "siopen", "siopen_score", "score_siopen",
+                     "total", "score_total", "total_score"),
+    "curie_total": ("curie_total", "total_curie", "curie", "curie_score", "score_curie"),
+    "skull": ("skull", "crane", "cranium", "skull_face", "tete"),
+    "thoracic_cage": ("thoracic_cage", "thorax", "cage_thoracique", "chest", "gril_costal",
+                      "thoracic"),
+    "spine": ("spine", "rachis", "colonne", "colonne_vertebrale", "vertebrae", "vertebres"),
+    "pelvis": ("pelvis", "bassin", "pelvic"),
+}
+_CURIE_ALIASES: dict[str, tuple[str, ...]] = {
+    "head": ("head", "tete", "crane", "skull"),
+    "cervical_thoracic_spine": ("cervical_thoracic_spine", "cervicothoracic_spine",
+                                "rachis_cervical_thoracique", "rachis_cervico_dorsal",
+                                "rachis_cervico_thoracique", "cervical_spine_thoracic_spine"),
+    "ribs_sternum": ("ribs_sternum", "ribs", "cotes", "cotes_sternum", "thorax"),
+    "lumbar_sacral_spine": ("lumbar_sacral_spine", "lumbosacral_spine", "rachis_lombaire_sacre",
+                            "rachis_lombo_sacre", "rachis_lombosacre"),
+    "pelvis": ("pelvis", "bassin"),
+    "upper_arms": ("upper_arms", "upper_arm", "humerus", "bras"),
+    "forearms_hands": ("forearms_hands", "forearms", "avant_bras_mains", "avant_bras"),
+    "thighs": ("thighs", "thigh", "femurs", "femur", "cuisses"),
+    "legs_feet": ("legs_feet", "legs", "jambes_pieds", "jambes"),
+    "soft_tissue": ("soft_tissue", "soft_tissues", "tissus_mous", "parties_molles"),
+}
+_SIDE = {"right": "right", "rt": "right", "r": "right", "droit": "right", "droite": "right",
+         "dt": "right", "left": "left", "lt": "left", "l": "left", "gauche": "left", "g": "left"}
+_LIMB = {"upper": "upper", "sup": "upper", "superieur": "upper", "superior": "upper",
+         "arm": "upper", "ms": "upper", "lower": "lower", "inf": "lower", "inferieur": "lower",
+         "inferior": "lower", "leg": "lower", "mi": "lower"}
+_PART = {"proximal": "proximal", "prox": "proximal", "distal": "distal", "dist": "distal"}
+_FILLER = {"limb", "limbs", "membre", "membres", "extremity", "segment", "siopen", "de", "du",
+           "la", "le", "of", "the"}
+
+
+def _norm(text: str) -> str:
+    """Lower case, accents dropped, runs of other characters as one underscore."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+_LOOKUP: dict[str, str] = {}
+for _key, _names in _ALIASES.items():
+    for _name in _names:
+        _LOOKUP.setdefault(_name, _key)
+for _key, _names in _CURIE_ALIASES.items():
+    for _name in _names:
+        for _prefix in ("curie_", "c_", "curie_score_"):
+            _LOOKUP.setdefault(_prefix + _name, f"curie_{_key}")
+for _key in SIOPEN_KEYS:
+    _LOOKUP.setdefault(_key, _key)
+
+
+def canonical_name(header: str) -> str | None:
+    """The project's name for a column header, or None when it is not understood.
+
+    Examples
+    --------
+    >>> canonical_name("Crâne"), canonical_name("Date d'examen"), canonical_name("Lecteur")
+    ('skull', 'study_date', 'reader')
+    >>> canonical_name("Membre supérieur droit proximal")
+    'right_upper_limb_proximal'
+    >>> canonical_name("Curie - tissus mous")
+    'curie_soft_tissue'
+    """
+    norm = _norm(header)
+    if norm in _LOOKUP:
+        return _LOOKUP[norm]
+    tokens = [t for t in norm.split("_") if t and t not in _FILLER]
+    sides = {_SIDE[t] for t in tokens if t in _SIDE}
+    limbs = {_LIMB[t] for t in tokens if t in _LIMB}
+    parts = {_PART[t] for t in tokens if t in _PART}
+    known = all(t in _SIDE or t in _LIMB or t in _PART for t in tokens)
+    if known and len(sides) == len(limbs) == len(parts) == 1:
+        return f"{sides.pop()}_{limbs.pop()}_limb_{parts.pop()}"
+    return None
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@dataclass
+class Readings:
+    """Readings in wide form, checked.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per study and reader: ``patient_id``, ``study_date`` (YYYY-MM-DD or None),
+        ``study_uid``, ``reader``, ``file``, ``row`` (spreadsheet row of the source, or the
+        first row of the study in long form), the 12 SIOPEN keys, ``siopen_total``, the
+        Curie columns and ``curie_total`` (nullable integers; Curie may be missing).
+    notes : list of str
+        How each column was understood.
+    path : str
+        The source file.
+    form : str
+        ``"wide"`` or ``"long"``.
+    """
+
+    table: Any
+    notes: list[str] = field(default_factory=list)
+    path: str = ""
+    form: str = "wide"
+
+    @property
+    def readers(self) -> list[str]:
+        """Reader names, in order of first appearance."""
+        return list(dict.fromkeys(self.table["reader"]))
+
+    @property
+    def has_curie(self) -> bool:
+        """Whether any row gives Curie grades."""
+        return bool(self.table["curie_total"].notna().any())
+
+
+def read_readings(path: str | Path, *, default_reader: str | None = None) -> Readings:
+    """Read and check a readings file (CSV or .xlsx, wide or long form).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file. CSV may use ``,`` or ``;`` and UTF-8 or Windows-1252; Excel uses the first
+        sheet.
+    default_reader : str, optional
+        Reader name for files without a reader column (default: the file's stem).
+
+    Returns
+    -------
+    Readings
+
+    Raises
+    ------
+    ReadingsFileError
+        The file cannot be read; a column or segment is unknown; a grade is outside its
+        scale; a total differs from the sum of its segments; a row repeats; a date is not
+        YYYY-MM-DD; a row names no study.
+    """
+    path = Path(path)
+    frame = _load_frame(path)
+    if frame.shape[0] == 0:
+        raise ReadingsFileError("the file holds no reading (only a header, or nothing).", path)
+    mapping, notes = _map_headers(list(frame.columns), path)
+    reader_name = default_reader or path.stem
+    if "segment" in mapping.values() or "grade" in mapping.values():
+        if not {"segment", "grade"} <= set(mapping.values()):
+            missing = "segment" if "segment" not in mapping.values() else "grade"
+            raise ReadingsFileError(f"long-form readings need both a segment and a grade "
+                                    f"column; there is no {missing} column.", path)
+        table = _long_to_wide(frame, mapping, path, reader_name)
+        form = "long"
+    else:
+        table = _wide(frame, mapping, path, reader_name)
+        form = "wide"
+    if "reader" not in mapping.values():
+        notes.append(f"no reader column: every reading is attributed to {reader_name!r}.")
+    _check_duplicates(table, path)
+    logger.debug("%d readings in %s form, %d readers", len(table), form,
+                 table["reader"].nunique())
+    return Readings(table=table, notes=notes, path=str(path), form=form)
+
+
+def _load_frame(path: Path):
+    import pandas as pd
+
+    if not path.is_file():
+        raise ReadingsFileError("no such file.", path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            frame = pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
+        elif suffix == ".xls":
+            raise ReadingsFileError("old .xls workbooks are not read; save the sheet as .xlsx "
+                                    "or CSV.", path)
+        elif suffix in (".csv", ".txt", ".tsv"):
+            frame = None
+            for encoding in ("utf-8-sig", "cp1252"):
+                try:
+                    frame = pd.read_csv(path, sep=None, engine="python", dtype=str,
+                                        keep_default_na=False, encoding=encoding)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            if frame is None:
+                raise ReadingsFileError("the text is neither UTF-8 nor Windows-1252.", path)
+        else:
+            raise ReadingsFileError(f"readings must be a .csv or .xlsx file, not "
+                                    f"{suffix or 'a file without extension'}.", path)
+    except ReadingsFileError:
+        raise
+    except pd.errors.EmptyDataError as exc:
+        raise ReadingsFileError("the file is empty.", path) from exc
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise ReadingsFileError(f"cannot read the table ({exc}).", path) from exc
+    frame = frame.dropna(how="all")
+    frame = frame.loc[~frame.apply(lambda r: all(str(v).strip() == "" for v in r), axis=1)]
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _map_headers(headers: list[str], path: Path) -> tuple[dict[str, str], list[str]]:
+    mapping: dict[str, str] = {}
+    notes: list[str] = []
+    as_is: list[str] = []
+    seen: dict[str, str] = {}
+    for i, header in enumerate(headers):
+        letter = _column_letter(i)
+        if header.startswith("Unnamed:") or header.strip() == "":
+            continue
+        name = canonical_name(header)
+        if name is None:
+            if _norm(header) in _IGNORED:
+                notes.append(f"column {letter} {header!r} ignored (free text).")
+                continue
+            raise ReadingsFileError(
+                f"column {letter} is headed {header!r}, which is not a known column; expected "
+                "patient_id, study_date, study_uid, reader, the 12 SIOPEN segment keys "
+                f"({', '.join(SIOPEN_KEYS)}), siopen_total, curie_<segment>, curie_total "
+                "(or, in long form, segment and grade).", path)
+        if name in seen:
+            raise ReadingsFileError(f"columns {seen[name]} and {letter} ({header!r}) both give "
+                                    f"{name}; keep one.", path)
+        seen[name] = letter
+        mapping[header] = name
+        if header == name:
+            as_is.append(name)
+        else:
+            notes.append(f"column {letter} {header!r} read as {name}.")
+    if as_is:
+        notes.insert(0, f"{len(as_is)} column{'s' if len(as_is) > 1 else ''} read as named: "
+                        f"{', '.join(as_is)}.")
+    return mapping, notes
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and np.isnan(value):
+        return ""
+    text = str(value).strip()
+    return "" if text.lower() in ("nan", "nat", "none") else text
+
+
+def _parse_date(value: Any, path: Path, row: int, column: str) -> str | None:
+    if isinstance(value, (dt.datetime, dt.date)):  # an Excel date cell is unambiguous
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+    text = _cell_text(value)
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00:00)?", text)
+    if m:
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+        except ValueError:
+            pass
+    raise ReadingsFileError(f"row {row}, column {column} (study_date): {text!r} is not a date "
+                            "written YYYY-MM-DD (e.g. 2024-03-15).", path)
+
+
+def _parse_grade(value: Any, path: Path, row: int, column: str, key: str,
+                 high: int | None) -> int | None:
+    text = _cell_text(value)
+    if not text:
+        return None
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        raise ReadingsFileError(f"row {row}, column {column} ({key}): {text!r} is not a "
+                                "number.", path) from None
+    if not number.is_integer():
+        raise ReadingsFileError(f"row {row}, column {column} ({key}): {text!r} is not a "
+                                "whole-number grade.", path)
+    grade = int(number)
+    if high is not None and not 0 <= grade <= high:
+        scheme = "Curie" if key.startswith("curie_") else "SIOPEN"
+        raise ReadingsFileError(f"row {row} gives {key} grade {grade} (column {column}), but "
+                                f"{scheme} grades run from 0 to {high}.", path)
+    if high is None and grade < 0:
+        raise ReadingsFileError(f"row {row}, column {column}: {key} {grade} is negative.", path)
+    return grade
+
+
+def _empty_record(reader: str) -> dict[str, Any]:
+    rec: dict[str, Any] = {"patient_id": None, "study_date": None, "study_uid": None,
+                           "reader": reader, "file": None, "row": 0}
+    for key in GRADE_COLUMNS:
+        rec[key] = None
+    return rec
+
+
+def _ids(rec: dict[str, Any], cells: dict[str, Any], letters: dict[str, str], path: Path,
+         row: int) -> None:
+    for key in ("patient_id", "study_uid", "reader", "file"):
+        if key in cells:
+            text = _cell_text(cells[key])
+            if isinstance(cells[key], float) and text.endswith(".0"):
+                text = text[:-2]  # Excel turns 1042 into 1042.0
+            if text:
+                rec[key] = text
+    if "study_date" in cells:
+        rec["study_date"] = _parse_date(cells["study_date"], path, row, letters["study_date"])
+    if not rec["study_uid"] and not (rec["patient_id"] and rec["study_date"]):
+        raise ReadingsFileError(f"row {row} names no study: give study_uid, or patient_id "
+                                "and study_date.", path)
+
+
+def _wide(frame, mapping: dict[str, str], path: Path, reader: str):
+    import pandas as pd
+
+    headers = list(frame.columns)
+    letters = {mapping[h]: _column_letter(headers.index(h)) for h in mapping}
+    siopen_given = [k for k in SIOPEN_KEYS if k in letters]
+    curie_given = [k for k in CURIE_COLUMNS if k in letters]
+    if len(siopen_given) != len(SIOPEN_KEYS):
+        missing = [k for k in SIOPEN_KEYS if k not in letters]
+        raise ReadingsFileError(f"the SIOPEN column(s) {', '.join(missing)} are missing; a "
+                                "wide-form file gives all 12 segments.", path)
+    if curie_given and len(curie_given) != len(CURIE_COLUMNS):
+        missing = [k for k in CURIE_COLUMNS if k not in letters]
+        raise ReadingsFileError(f"the Curie column(s) {', '.join(missing)} are missing; give "
+                                "all 10 Curie segments or none.", path)
+    records = []
+    for pos, (_, series) in enumerate(frame.iterrows()):
+        row = int(series.name) + 2 if isinstance(series.name, (int, np.integer)) else pos + 2
+        cells = {mapping[h]: series[h] for h in mapping}
+        rec = _empty_record(reader)
+        rec["row"] = row
+        _ids(rec, cells, letters, path, row)
+        for key in GRADE_COLUMNS:
+            if key not in cells:
+                continue
+            high = 6 if key in SIOPEN_KEYS else 3 if key in CURIE_COLUMNS else None
+            rec[key] = _parse_grade(cells[key], path, row, letters[key], key, high)
+        _complete_scheme(rec, SIOPEN_KEYS, "siopen_total", path, row, letters, required=True)
+        if curie_given:
+            _complete_scheme(rec, CURIE_COLUMNS, "curie_total", path, row, letters,
+                             required=False)
+        records.append(rec)
+    return _to_frame(pd, records)
+
+
+def _complete_scheme(rec: dict[str, Any], keys: tuple[str, ...], total_key: str, path: Path,
+                     row: int, letters: dict[str, str], *, required: bool) -> None:
+    blank = [k for k in keys if rec[k] is None]
+    if blank and (required or len(blank) < len(keys)):
+        where = ", ".join(f"{k} (column {letters[k]})" if k in letters else k for k in blank)
+        raise ReadingsFileError(f"row {row} has no grade for {where}; give 0 for a normal "
+                                "segment.", path)
+    if blank:
+        if rec[total_key] is not None:
+            raise ReadingsFileError(f"row {row} gives {total_key} {rec[total_key]} but no "
+                                    "segment grades.", path)
+        return
+    total = sum(rec[k] for k in keys)
+    if rec[total_key] is not None and rec[total_key] != total:
+        raise ReadingsFileError(f"row {row} gives {total_key} {rec[total_key]}, but its "
+                                f"segments sum to {total}.", path)
+    rec[total_key] = total
+
+
+def _long_to_wide(frame, mapping: dict[str, str], path: Path, reader: str):
+    import pandas as pd
+
+    headers = list(frame.columns)
+    letters = {mapping[h]: _column_letter(headers.index(h)) for h in mapping}
+    extra = [k for k in mapping.values()
+             if k not in ("patient_id", "study_date", "study_uid", "reader", "file", "segment",
+                          "grade")]
+    if extra:
+        raise ReadingsFileError(f"column {letters[extra[0]]} gives {extra[0]} in a long-form "
+                                "file; long form has one segment per row (segment, grade).",
+                                path)
+    grouped: dict[tuple, dict[str, Any]] = {}
+    where: dict[tuple, int] = {}
+    for pos, (_, series) in enumerate(frame.iterrows()):
+        row = int(series.name) + 2 if isinstance(series.name, (int, np.integer)) else pos + 2
+        cells = {mapping[h]: series[h] for h in mapping}
+        rec = _empty_record(reader)
+        _ids(rec, cells, letters, path, row)
+        segment_text = _cell_text(cells["segment"])
+        key = _segment_key(segment_text)
+        if key is None:
+            raise ReadingsFileError(
+                f"row {row}, column {letters['segment']}: segment {segment_text!r} is neither a "
+                f"SIOPEN key ({', '.join(SIOPEN_KEYS)}) nor a Curie key "
+                f"({', '.join(CURIE_COLUMNS)}), nor siopen_total/curie_total.", path)
+        high = 6 if key in SIOPEN_KEYS else 3 if key in CURIE_COLUMNS else None
+        grade = _parse_grade(cells["grade"], path, row, letters["grade"], key, high)
+        if grade is None:
+            raise ReadingsFileError(f"row {row}, column {letters['grade']}: no grade for {key}.",
+                                    path)
+        ident = (rec["study_uid"], rec["patient_id"], rec["study_date"], rec["reader"])
+        target = grouped.setdefault(ident, {**rec, "row": row})
+        if target.get(key) is not None:
+            raise ReadingsFileError(f"rows {where[(*ident, key)]} and {row} both give {key} "
+                                    f"for {_study_label(rec)} by reader {rec['reader']}; keep "
+                                    "one.", path)
+        where[(*ident, key)] = row
+        target[key] = grade
+    records = []
+    for rec in grouped.values():
+        row = rec["row"]
+        label = f"{_study_label(rec)} by reader {rec['reader']} (first row {row})"
+        missing = [k for k in SIOPEN_KEYS if rec[k] is None]
+        if missing:
+            raise ReadingsFileError(f"the reading of {label} lacks {', '.join(missing)}; long "
+                                    "form needs a row for each of the 12 SIOPEN segments.",
+                                    path)
+        _check_total(rec, SIOPEN_KEYS, "siopen_total", path, label)
+        curie_missing = [k for k in CURIE_COLUMNS if rec[k] is None]
+        if len(curie_missing) not in (0, len(CURIE_COLUMNS)):
+            raise ReadingsFileError(f"the reading of {label} lacks {', '.join(curie_missing)}; "
+                                    "give all 10 Curie segments or none.", path)
+        if not curie_missing:
+            _check_total(rec, CURIE_COLUMNS, "curie_total", path, label)
+        elif rec["curie_total"] is not None:
+            raise ReadingsFileError(f"the reading of {label} gives curie_total but no Curie "
+                                    "segments.", path)
+        records.append(rec)
+    return _to_frame(pd, records)
+
+
+def _check_total(rec: dict[str, Any], keys: tuple[str, ...], total_key: str, path: Path,
+                 label: str) -> None:
+    total = sum(rec[k] for k in keys)
+    if rec[total_key] is not None and rec[total_key] != total:
+        raise ReadingsFileError(f"the reading of {label} gives {total_key} {rec[total_key]}, "
+                                f"but its segments sum to {total}.", path)
+    rec[total_key] = total
+
+
+def _segment_key(text: str) -> str | None:
+    name = canonical_name(text)
+    if name in SIOPEN_KEYS or name in CURIE_COLUMNS or name in ("siopen_total", "curie_total"):
+        return name
+    return None
+
+
+def _study_label(rec: dict[str, Any]) -> str:
+    if rec.get("study_uid"):
+        return f"study {rec['study_uid']}"
+    return f"patient {rec['patient_id']} on {rec['study_date']}"
+
+
+def _to_frame(pd, records: list[dict[str, Any]]):
+    columns = ["patient_id", "study_date", "study_uid", "reader", "file", "row", *GRADE_COLUMNS]
+    table = pd.DataFrame.from_records(records, columns=columns)
+    for key in GRADE_COLUMNS:
+        table[key] = pd.array(table[key].tolist(), dtype="Int64")
+    for key in ("patient_id", "study_date", "study_uid", "reader", "file"):
+        table[key] = table[key].astype(object).where(table[key].notna(), None)
+    return table
+
+
+def _check_duplicates(table, path: Path) -> None:
+    seen: dict[tuple, int] = {}
+    for rec in table.to_dict("records"):
+        keys = []
+        if rec["study_uid"]:
+            keys.append(("uid", rec["study_uid"], rec["reader"]))
+        if rec["patient_id"] and rec["study_date"]:
+            keys.append(("pd", rec["patient_id"], rec["study_date"], rec["reader"]))
+        for key in keys:
+            if key in seen:
+                raise ReadingsFileError(f"rows {seen[key]} and {rec['row']} both give reader "
+                                        f"{rec['reader']}'s reading of {_study_label(rec)}; "
+                                        "keep one.", path)
+        for key in keys:
+            seen[key] = rec["row"]
+
+
+def template_path(name: str) -> Path:
+    """Path of a shipped template (one of :data:`TEMPLATES`)."""
+    if name not in TEMPLATES:
+        raise ValueError(f"unknown template {name!r}")
+    return Path(str(resources.files("mibgscore.validation.templates").joinpath(name)))
+
+
+def write_templates(out_dir: str | Path) -> list[Path]:
+    """Copy the readings templates (wide CSV and Excel, long CSV) into ``out_dir``."""
+    import shutil
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in TEMPLATES:
+        target = out / name
+        shutil.copyfile(template_path(name), target)
+        written.append(target)
+    return written

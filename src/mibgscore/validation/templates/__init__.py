@@ -1,0 +1,1 @@
+"""Readings templates and the HTML report template."""

@@ -1,0 +1,79 @@
+"""`mibgscore score` in a subprocess, on a real file and on bad files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+
+pytest.importorskip("data_store", reason="pydicom-data is needed for JPEG-LL.dcm")
+
+
+def _jpeg_ll() -> str:
+    from pydicom.data import get_testdata_file
+
+    return get_testdata_file("JPEG-LL.dcm")
+
+
+def _run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "mibgscore.cli.main", *args],
+                          capture_output=True, text=True, timeout=180, cwd=cwd)
+
+
+TOP_KEYS = ["file", "study_uid", "siopen", "curie", "lesions", "findings", "warnings",
+            "seconds"]
+
+
+def test_json_lines_for_good_and_bad_files(tmp_path: Path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a scan")
+    out_dir = tmp_path / "png"
+    proc = _run("score", _jpeg_ll(), str(bad), "--json", "--force", "--overlay", str(out_dir))
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.returncode == 2, proc.stderr
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.strip()]
+    assert len(lines) == 2
+    errors = [x for x in lines if "error" in x]
+    scored = [x for x in lines if "error" not in x]
+    assert len(errors) == 1 and errors[0]["file"].endswith("notes.txt")
+    assert set(errors[0]) == {"file", "error"}
+    d = scored[0]
+    assert list(d) == TOP_KEYS
+    assert list(d["siopen"]) == ["segments", "total", "confidence"]
+    assert list(d["siopen"]["segments"]) == list(SIOPEN_KEYS)
+    assert list(d["siopen"]["confidence"]) == list(SIOPEN_KEYS)
+    assert list(d["curie"]) == ["segments", "total"]
+    assert list(d["curie"]["segments"]) == list(CURIE_KEYS)
+    assert d["siopen"]["total"] == sum(d["siopen"]["segments"].values())
+    for lesion in d["lesions"]:
+        assert list(lesion) == ["segment", "kind", "row", "col", "fraction", "confidence"]
+        assert lesion["segment"] in SIOPEN_KEYS and lesion["kind"] in ("focal", "diffuse")
+        assert 0 <= lesion["row"] < 1024 and 0 <= lesion["col"] < 256
+    for f in d["findings"]:
+        assert list(f) == ["label", "row", "col"]
+    assert any("single view" in w for w in d["warnings"])
+    assert any("not MIBG" in w for w in d["warnings"])
+    pngs = list(out_dir.glob("*.png"))
+    assert len(pngs) == 1 and pngs[0].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_table_output_and_refusal_without_force():
+    proc = _run("score", _jpeg_ll(), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert "skull" in proc.stdout and "total" in proc.stdout
+    refused = _run("score", _jpeg_ll())
+    assert refused.returncode == 2
+    assert "Traceback" not in refused.stderr
+    assert "bone scan" in refused.stderr or "MIBG" in refused.stderr
+
+
+def test_only_bad_files_exit_2_with_one_sentence_each(tmp_path: Path):
+    a = tmp_path / "a.dcm"
+    a.write_bytes(b"\x00" * 300)
+    proc = _run("score", str(a), str(tmp_path / "missing.dcm"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("error:") >= 2

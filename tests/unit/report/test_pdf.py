@@ -1,0 +1,64 @@
+"""The reading report: HTML contents (fast) and two WeasyPrint PDFs read back by pdftotext."""
+
+import dataclasses
+import re
+import datetime as dt
+import shutil
+import subprocess
+
+import pytest
+
+from mibgscore.anatomy.scheme import SIOPEN_KEYS
+from mibgscore.report.pdf import reading_html, reading_pdf
+from mibgscore.report.types import Amendment, PriorComparison, ReadingReport
+
+SIGNED = dt.datetime(2025, 5, 18, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def report(case):
+    scan, result = case
+    prior = {k: 0 for k in SIOPEN_KEYS} | {"skull": 3, "pelvis": 5, "spine": 6}
+    return ReadingReport.from_scan(
+        scan, result, siopen={**result.siopen, "pelvis": 5}, reader="Dr Anne Martin",
+        signed_at=SIGNED, impression="Focal skull and right tibial lesions.",
+        prior=PriorComparison(dt.date(2025, 1, 10), prior),
+        amendments=(Amendment(SIGNED + dt.timedelta(hours=2), "Dr Anne Martin",
+                              "pelvis 4 -> 5", "second look"),))
+
+
+def _text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                         timeout=60, check=True)
+    return out.stdout.decode("utf-8")
+
+
+def test_html_marks_edits_totals_and_response(report):
+    html = reading_html(report)
+    assert html.count("&#9998; edited") == 1          # only the pelvis was changed
+    assert report.siopen_response == "partial"          # 14 -> 7: a 50 % reduction
+    assert "partial response" in html
+    assert "NOT SIGNED" not in html
+    draft = reading_html(dataclasses.replace(report, signed_at=None, amendments=()))
+    assert "NOT SIGNED - draft" in draft
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler) absent")
+def test_pdf_in_english_and_french(report, tmp_path):
+    pdf = reading_pdf(report)
+    assert pdf.startswith(b"%PDF")
+    text = _text(pdf, tmp_path)
+    for needle in ("PAT-0042", "SIOPEN total", "Research use only", "Dr Anne Martin",
+                   "2025-05-18 09:30", "partial response", "second look"):
+        assert needle in text, needle
+    # SIOPEN table total row: automatic 6, final 7, prior 14, change -7; Curie 4 and 4.
+    assert re.search(r"^\s*Total\s+6\s+7\s+14\s+-7\s*$", text, re.M), text
+    assert re.search(r"^\s*Total\s+4\s+4\s*$", text, re.M), text
+    fr = reading_pdf(dataclasses.replace(report, language="fr", signed_at=None,
+                                         amendments=()))
+    text_fr = _text(fr, tmp_path)
+    for needle in ("PAT-0042", "Total SIOPEN", "Usage recherche uniquement",
+                   "NON SIGNÉ - brouillon", "17/05/2025", "Bassin"):
+        assert needle in text_fr, needle
