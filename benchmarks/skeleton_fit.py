@@ -55,6 +55,7 @@ def evaluate(seed: int, *, use_age: bool) -> dict:
                      for i, seg in enumerate(scheme.segments) if not seg.soft_tissue}
     out["bone_dice"] = dice(labels > 0, truth.bone_labels > 0)
     err = {}
+    bias = {}
     sr, sc = scan.spacing_mm
     rows = body.shape[0]
     for name, (r, c) in sk.landmarks.items():
@@ -65,7 +66,9 @@ def evaluate(seed: int, *, use_age: bool) -> dict:
             r = rows - 1 - r
         tr, tc = truth.keypoints[key]
         err[key] = float(np.hypot((r - tr) * sr, (c - tc) * sc))
+        bias[key] = (float((r - tr) * sr), float((c - tc) * sc))
     out["landmarks_mm"] = err
+    out["bias_mm"] = bias
     out["study"] = study
     out["skeleton"] = sk
     out["body"] = body
@@ -141,11 +144,13 @@ def main() -> None:
             v = np.array([r[scheme][k] for r in results], float)
             v = v[np.isfinite(v)]
             print(f"  {k:28s} {np.median(v):.3f}  {np.percentile(v, 10):.3f}  {v.mean():.3f}")
-    print("\nlandmark error (mm)          median   p90    max")
+    print("\nlandmark error (mm)          median   p90    max   row bias  col bias (patient-right)")
     names = sorted({k for r in results for k in r["landmarks_mm"]})
     for k in names:
         v = np.array([r["landmarks_mm"][k] for r in results if k in r["landmarks_mm"]])
-        print(f"  {k:28s} {np.median(v):6.1f} {np.percentile(v, 90):6.1f} {v.max():6.1f}")
+        b = np.array([r["bias_mm"][k] for r in results if k in r["bias_mm"]])
+        print(f"  {k:28s} {np.median(v):6.1f} {np.percentile(v, 90):6.1f} {v.max():6.1f}"
+              f"  {np.median(b[:, 0]):+7.1f}  {np.median(b[:, 1]):+7.1f}")
     t = np.array([r["seconds"] for r in results])
     print(f"\nfind_body + fit_skeleton: median {np.median(t) * 1000:.0f} ms, "
           f"max {t.max() * 1000:.0f} ms")

@@ -101,3 +101,16 @@ def test_mixed_inputs_and_a_bad_file_in_the_middle(tmp_path):
     assert len(items) - len(errors) == 3
     assert len(errors) == 1 and errors[0].path.endswith("junk.dcm")
     assert str(errors[0]) == "junk.dcm: is not a DICOM file"
+
+
+def test_dicomdir_listing_a_missing_file(tmp_path):
+    fs = FileSet()
+    fs.add(nm_dataset())
+    fs.add(nm_dataset())
+    fs.write(tmp_path / "media")
+    victim = sorted(p for p in (tmp_path / "media").rglob("IM*"))[0]
+    victim.unlink()
+    items = list(iter_scans([tmp_path / "media" / "DICOMDIR"]))
+    errors = [i for i in items if isinstance(i, InputError)]
+    assert len(items) == 2 and len(errors) == 1
+    assert "cannot be opened (No such file or directory)" in str(errors[0])

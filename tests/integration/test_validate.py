@@ -10,8 +10,9 @@ import pytest
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
 from mibgscore.errors import ReadingsFileError
 from mibgscore.validation import stats
-from mibgscore.validation.compare import validate
+from mibgscore.validation.compare import match_studies, pair_metrics, validate
 from mibgscore.validation.readers import simulated_reader, synthetic_cohort, write_wide_csv
+from mibgscore.validation.readings import read_readings
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,8 @@ def cohort(tmp_path_factory):
 def validated(cohort):
     folder, *_ = cohort
     out = folder / "out"
-    metrics = validate(folder / "results.csv", folder / "readings.csv", out, n_resamples=200)
+    metrics = validate(folder / "results.csv", folder / "readings.csv", out, n_resamples=200,
+                       pdf=True)
     return out, metrics
 
 
@@ -119,11 +121,11 @@ def test_readers_only_and_reference_reader(cohort, tmp_path):
     assert (m["test"], m["reference"]) == ("Dr B", "Dr A")
     assert m["mode"] == "readers_only"
     assert m["readers"]["icc_a1"] == pytest.approx(m["siopen_total"]["icc_a1"])
-    m = validate(None, folder / "readings.csv", tmp_path / "r2", n_resamples=100,
-                 reference_reader="Dr B")
-    assert (m["test"], m["reference"]) == ("Dr A", "Dr B")
+    ref = read_readings(folder / "readings.csv")
+    c = match_studies(ref, None, reference_reader="Dr B")
+    assert (c.test, c.reference) == ("Dr A", "Dr B")
     with pytest.raises(ReadingsFileError, match="reader 'Dr C' is not in the file"):
-        validate(None, folder / "readings.csv", tmp_path / "r3", reference_reader="Dr C")
+        match_studies(ref, None, reference_reader="Dr C")
 
 
 def test_single_reader_without_auto_is_refused(cohort, tmp_path):
@@ -146,15 +148,15 @@ def test_match_by_patient_and_date_when_uid_missing(cohort, tmp_path):
     folder, truth, _, _ = cohort
     rows = [{**r, "reader": "A", "study_uid": None} for r in truth]
     write_wide_csv(rows, tmp_path / "nouid.csv")
-    m = validate(folder / "results.csv", tmp_path / "nouid.csv", tmp_path / "o",
-                 n_resamples=100)
+    c = match_studies(read_readings(tmp_path / "nouid.csv"),
+                      read_readings(folder / "results.csv", default_reader="mibgscore"))
+    m = pair_metrics(c.studies, c.test, c.reference, n_resamples=100)
     assert m["n_studies"] == 59
+    assert len(c.reference_only) == 1 and c.auto_only == ["EXTRA 2021-01-01"]
 
 
-def test_pdf_copy(cohort, tmp_path):
-    folder, *_ = cohort
-    m = validate(folder / "results.csv", folder / "readings.csv", tmp_path / "p",
-                 n_resamples=100, pdf=True)
-    pdf = tmp_path / "p" / "report.pdf"
+def test_pdf_copy(validated):
+    out, m = validated
+    pdf = out / "report.pdf"
     assert m["outputs"]["pdf"] == str(pdf)
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000

@@ -61,7 +61,14 @@ def body_threshold(smooth: np.ndarray) -> tuple[float, float, float]:
     outside = v[v <= t0]
     body = float(np.median(inside)) if inside.size else hi
     bg = float(np.median(outside)) if outside.size else 0.0
-    return bg + 0.30 * (body - bg), bg, body
+    # noise of the background, robustly (the halo next to the body inflates a plain std)
+    noise = 1.4826 * float(np.median(np.abs(outside - bg))) if outside.size else 0.0
+    thr = bg + max(BODY_FRACTION * (body - bg), 5.0 * noise)
+    return min(thr, bg + 0.5 * (body - bg)), bg, body
+
+
+BODY_FRACTION = 0.12
+"""Body threshold: background plus this share of the body's median level above it."""
 
 
 def largest_parts(mask: np.ndarray, min_fraction: float = 0.05) -> np.ndarray:

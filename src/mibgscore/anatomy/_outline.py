@@ -192,7 +192,10 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         notes.append("legs not parted on the outline: crotch from age proportions")
         conf.append(0.3)
     else:
-        conf.append(1.0)
+        # thighs that touch below the crotch push the parting down: stay near the proportion
+        dev = crotch_r - exp_crotch
+        conf.append(float(np.clip(1.0 - (abs(dev) / H - 0.04) / 0.08, 0.3, 1.0)))
+        crotch_r = exp_crotch + float(np.clip(dev, -0.06 * H, 0.06 * H))
     L = soles_r - crotch_r
     lm["pubis"] = (crotch_r - 0.04 * L, mid(crotch_r))
     Lt = crotch_r - shoulder_r
@@ -260,9 +263,10 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
                       (shoulder_r + 0.34 * Lt, mid(shoulder_r) + sg * 0.55 * half(
                           shoulder_r + 0.3 * Lt))]
         # legs: centre line from the crotch to the soles
-        cl = _leg_centre(mask, crotch_r, soles_r, sg, mid)
+        cl, lateral = _leg_centre(mask, crotch_r, soles_r, sg, mid)
         hip_r = crotch_r - 0.13 * L
-        thigh_c = cl[min(len(cl) - 1, max(0, int(0.1 * L)))][1]
+        thigh_c = _col_at(cl, crotch_r + 0.1 * L)
+        thigh_lat = _col_at(lateral, crotch_r + 0.05 * L)
         hip_c = mid(hip_r) + 0.9 * (thigh_c - mid(crotch_r))
         lm[f"hip_{side}"] = (hip_r, hip_c)
         knee_r = crotch_r + 0.40 * L
@@ -270,8 +274,11 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         lm[f"knee_{side}"] = (knee_r, _col_at(cl, knee_r))
         lm[f"ankle_{side}"] = (ankle_r, _col_at(cl, ankle_r))
         lm[f"toe_{side}"] = (soles_r - 1, _col_at(cl, soles_r - 1))
-        troch = (crotch_r - 0.02 * L, thigh_c + sg * 0.15 * abs(thigh_c - mid(crotch_r)))
-        legs[side] = [lm[f"hip_{side}"], troch] + [q for q in cl if q[0] > troch[0]]
+        # femur: head in the acetabulum, neck out to the greater trochanter, shaft from there
+        # to the knee (the anatomical axis slants in towards the knee)
+        troch = (hip_r + 0.06 * L, thigh_c + 0.45 * (thigh_lat - thigh_c))
+        legs[side] = [lm[f"hip_{side}"], troch, lm[f"knee_{side}"]] + [
+            q for q in cl if q[0] > knee_r]
         # hip bone: ilium from the crest to the acetabulum, pubis and ischium below
         crest = lm["iliac_crest"][0]
         hw_p = half(hip_r)
@@ -297,9 +304,10 @@ def _col_at(path: list[Point], r: float) -> float:
 
 
 def _leg_centre(mask: np.ndarray, crotch_r: float, soles_r: float, sg: float, mid
-                ) -> list[Point]:
-    """Centre line (row, col) of one leg, top to bottom."""
+                ) -> tuple[list[Point], list[Point]]:
+    """Centre line and lateral edge (row, col) of one leg, top to bottom."""
     out: list[Point] = []
+    edge: list[Point] = []
     prev = None
     step = max(1, int((soles_r - crotch_r) / 40))
     for r in range(int(crotch_r), int(soles_r), step):
@@ -322,15 +330,17 @@ def _leg_centre(mask: np.ndarray, crotch_r: float, soles_r: float, sg: float, mi
             a, b = min(cand, key=lambda q: abs(0.5 * (q[0] + q[1] - 1) - prev))
         c = 0.5 * (a + b - 1)
         out.append((float(r), c))
+        edge.append((float(r), float(a if sg < 0 else b - 1)))
         prev = c
     if len(out) < 2:
         out = [(crotch_r, mid(crotch_r) + sg * 5), (soles_r - 1, mid(soles_r) + sg * 5)]
+        edge = [(crotch_r, mid(crotch_r) + sg * 10), (soles_r - 1, mid(soles_r) + sg * 10)]
     pts = np.asarray(out)
     pts[:, 1] = _smooth(pts[:, 1], 3)
     if len(pts) > 14:
         keep = np.unique(np.round(np.linspace(0, len(pts) - 1, 14)).astype(int))
         pts = pts[keep]
-    return [(float(a), float(b)) for a, b in pts]
+    return [(float(a), float(b)) for a, b in pts], edge
 
 
 def _arm_by_rows(mask: np.ndarray, acr: Point, sg: float, mid, soles_r: float, H: float,
@@ -414,7 +424,7 @@ def _gap_apex(mask: np.ndarray, a: int, b: int, mid, H: float) -> float:
     Thighs often touch just below the crotch; the gap's width grows about linearly below it,
     so a line fitted to the first part of the gap points to its apex.
     """
-    stop = min(b, int(a + 0.12 * H))
+    stop = min(b, int(a + 0.05 * H))
     rows = np.arange(a, stop)
     if rows.size < 4:
         return float(a)
@@ -428,4 +438,4 @@ def _gap_apex(mask: np.ndarray, a: int, b: int, mid, H: float) -> float:
     if slope <= 0.05:
         return float(a)
     apex = -icpt / slope
-    return float(np.clip(apex, a - 0.08 * H, a))
+    return float(np.clip(apex, a - 0.03 * H, a))

@@ -34,11 +34,17 @@ class BodyParams:
         Largest posterior-to-anterior shift searched, in mm.
     scale_tolerance : float
         Posterior/anterior body-length ratios closer to 1 than this are not rescaled.
+    edge_fraction : float
+        The outline passes where the counts fall to this share of the nearby level.
+    edge_window_mm : float
+        Size of the neighbourhood that sets the nearby level.
     """
 
     smooth_mm: float = 6.0
     max_shift_mm: float = 120.0
     scale_tolerance: float = 0.04
+    edge_fraction: float = 0.4
+    edge_window_mm: float = 25.0
 
 
 def find_body(scan: Scan, *, params: BodyParams = BodyParams()) -> Body:
@@ -89,8 +95,8 @@ def find_body(scan: Scan, *, params: BodyParams = BodyParams()) -> Body:
         combined = next(iter(small.values()))
         notes.append(f"single view ({next(iter(small))}): no registration")
 
-    thr, _, _ = body_threshold(combined)
-    mask_small = fill_small_holes(largest_parts(combined > thr))
+    mask_small = _small_mask(combined, params.edge_fraction,
+                             params.edge_window_mm / (min(scan.spacing_mm) * f))
     flipped = _feet_first(combined, mask_small)
     shape = scan.shape
     mask = upsample_mask(mask_small, f, shape)
@@ -125,10 +131,20 @@ def to_original_frame(body: Body, row: float, col: float) -> tuple[float, float]
     return (row, col)
 
 
-def _small_mask(smooth: np.ndarray) -> np.ndarray:
-    thr, _, _ = body_threshold(smooth)
-    m = largest_parts(smooth > thr)
-    return fill_small_holes(m)
+def _small_mask(smooth: np.ndarray, edge_fraction: float = 0.4, window_px: float = 6.0
+                ) -> np.ndarray:
+    """Body mask on the working grid.
+
+    A pixel is body when it stands above the background noise and reaches ``edge_fraction``
+    of the highest level nearby (hot organs clipped): near half-maximum edges whatever the
+    local thickness, so thin limbs are kept and the scatter halo beside the trunk is not.
+    """
+    thr, bg, body = body_threshold(smooth)
+    capped = np.minimum(smooth, bg + 1.5 * (body - bg))
+    size = max(3, int(round(window_px)) | 1)
+    local = ndi.maximum_filter(capped, size=size)
+    m = (smooth > thr) & (smooth - bg > edge_fraction * (local - bg))
+    return fill_small_holes(largest_parts(m))
 
 
 def _row_scale(ma: np.ndarray, mp: np.ndarray, tol: float) -> float:

@@ -144,10 +144,10 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
 
         # leg
         leg = [(r * s + (s - 1) / 2, c * s + (s - 1) / 2) for r, c in o.leg[side]]
-        femur = _between(leg, p(f"hip_{side}"), p(f"knee_{side}"))
+        femur = leg[:3]
         tib = _between(leg, p(f"knee_{side}"), p(f"ankle_{side}"))
         foot = _between(leg, p(f"ankle_{side}"), p(f"toe_{side}"))
-        cv.polyline(f"femur_{side}", femur, _taper(len(femur), w(0.03), w(0.02), w(0.04)))
+        cv.polyline(f"femur_{side}", femur, [w(0.028), w(0.026), w(0.04)])
         cv.polyline(f"tibia_fibula_{side}", tib, _taper(len(tib), w(0.04), w(0.03), w(0.036)))
         cv.polyline(f"foot_{side}", foot, _taper(len(foot), w(0.04), w(0.045), w(0.045)))
 

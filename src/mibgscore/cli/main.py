@@ -14,6 +14,7 @@ import traceback
 from pathlib import Path
 
 import typer
+from typer import Context
 
 from mibgscore import __version__
 from mibgscore.errors import MibgscoreError
@@ -49,8 +50,9 @@ def _register_all() -> None:
         module.register(app)
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: Context,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
@@ -59,6 +61,9 @@ def _root(
         raise typer.Exit(0)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
 
 
 def _crash_log(exc: BaseException) -> Path:
@@ -71,11 +76,16 @@ def _crash_log(exc: BaseException) -> Path:
     return path
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    """True for click's own errors (bad option, missing argument), whichever click typer uses."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 ok, 1 internal error, 2 bad input)."""
     _register_all()
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except MibgscoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
@@ -90,16 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else 1
     except Exception as exc:  # a bug: one sentence for the user, the traceback in a file
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+        if _is_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]
             return 2
         log = _crash_log(exc)
         typer.echo(f"error: internal error ({type(exc).__name__}: {exc}); details in {log}.",
                    err=True)
         return 1
-    return 0
+    return int(rc) if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":

@@ -95,6 +95,9 @@ def _parse(src, source: Source, header: bool) -> Dataset:
         pass
     except NotDicomError:
         raise
+    except OSError as exc:
+        raise InputError(f"cannot be opened ({exc.strerror or _short(exc)})", path=source.label
+                         ) from None
     except Exception as exc:  # a DICOM preamble, then something broken
         raise NotDicomError(f"is a damaged DICOM file ({_short(exc)})", path=source.label) from None
     # No preamble: old ACR-NEMA style files still parse with force; text files do not make sense.
@@ -225,16 +228,38 @@ def _expand_zip(path: Path) -> Iterator[Source | InputError]:
 
 
 def _expand_dicomdir(path: Path) -> Iterator[Source | InputError]:
-    from pydicom.fileset import FileSet
-
+    """The files a DICOMDIR lists (Referenced File ID of each directory record)."""
     try:
-        fs = FileSet(pydicom.dcmread(path))
+        ds = pydicom.dcmread(path)
+        records = list(ds.get("DirectoryRecordSequence") or [])
     except Exception as exc:
         yield InputError(f"is a DICOMDIR that cannot be read ({_short(exc)})", path=str(path))
         return
-    n = 0
-    for instance in fs:
-        n += 1
-        yield Source(str(Path(instance.path)))
-    if not n:
+    seen: set[str] = set()
+    for rec in records:
+        ids = rec.get("ReferencedFileID")
+        if not ids:
+            continue
+        parts = [ids] if isinstance(ids, str) else [str(p) for p in ids]
+        target = _find(path.parent, parts)
+        if str(target) not in seen:
+            seen.add(str(target))
+            yield Source(str(target))
+    if not seen:
         yield InputError("is a DICOMDIR that lists no files", path=str(path))
+
+
+def _find(root: Path, parts: list[str]) -> Path:
+    """Path of a Referenced File ID, matching case-insensitively (media are often lower-cased)."""
+    here = root
+    for part in parts:
+        exact = here / part
+        if exact.exists():
+            here = exact
+            continue
+        try:
+            match = next((p for p in here.iterdir() if p.name.upper() == part.upper()), None)
+        except OSError:
+            match = None
+        here = match if match is not None else exact
+    return here

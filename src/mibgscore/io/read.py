@@ -53,7 +53,8 @@ _MODALITY_NAMES = {"CT": "a CT", "MR": "an MR", "PT": "a PET", "CR": "a radiogra
                    "MG": "a mammography", "SR": "a structured report", "PR": "a presentation state",
                    "SEG": "a segmentation", "DOC": "a document", "KO": "a key object selection",
                    "RTSTRUCT": "a structure set", "RTPLAN": "a treatment plan"}
-_NON_IMAGES = {"SR", "PR", "KO", "DOC", "SEG", "RTSTRUCT", "RTPLAN"}
+_NON_IMAGES = {"SR", "PR", "KO", "DOC", "SEG", "RTSTRUCT", "RTPLAN", "REG", "RWV", "PLAN",
+               "ECG", "AU"}
 _OTHER_ACQUISITIONS = {"DYNAMIC": "a dynamic acquisition", "GATED": "a gated acquisition",
                        "TOMO": "a SPECT acquisition", "GATED TOMO": "a gated SPECT acquisition",
                        "RECON TOMO": "a SPECT reconstruction",
@@ -252,11 +253,12 @@ def _inspect(source: Source) -> _File | None:
     if sop == "1.2.840.10008.1.3.10":
         return None  # a DICOMDIR met inside a folder: the files it lists are walked anyway
     if "Rows" not in ds or "Columns" not in ds:
-        if not source.given:
-            logger.debug("skipped a non-image DICOM object (%s)", modality or sop)
-            return None
-        if modality in _NON_IMAGES:
-            raise _Rejected(series, f"is {_MODALITY_NAMES[modality]}, not an image")
+        if modality in _NON_IMAGES:  # reports, presentation states... met beside the images
+            if not source.given:
+                logger.debug("skipped a non-image DICOM object (%s)", modality)
+                return None
+            what = _MODALITY_NAMES.get(modality, f"a {modality} object")
+            raise _Rejected(series, f"is {what}, not an image")
         raise InputError("has no image (Rows and Columns missing): is the file truncated?",
                          path=source.label)
     if sop != NM_IMAGE and sop not in SECONDARY_CAPTURE and modality != "NM":

@@ -28,6 +28,9 @@ FINDING_COLOUR = "#0050c8"
 LOW_CONFIDENCE = 0.7
 """Segments whose grade confidence is below this are flagged for a second look."""
 
+MAX_LISTED = 30
+"""Lesions listed under the grade tables (all are drawn)."""
+
 WINDOW_PERCENTILE = 99.5
 """Upper window of each view: this percentile of its counts (black in inverted grey)."""
 
@@ -85,7 +88,7 @@ def render_overlay(scan: Scan, result: ScoreResult, path: str | Path | None = No
     img_w = img_h * (cols * sc) / (rows * sr)
     if img_w > 4.0:
         img_w, img_h = 4.0, 4.0 * (rows * sr) / (cols * sc)
-    thick = img_h * 100 / rows < 1.5  # display pixels per scan pixel
+    zoom = img_h * 100 / rows  # display pixels per scan pixel
     foot = [f"mibgscore {__version__} - Research use only, not a medical device.",
             *ORIENTATION_NOTE.split(". ", 1)[::-1]]  # bottom line first
     if result.evidence is None:
@@ -108,7 +111,7 @@ def render_overlay(scan: Scan, result: ScoreResult, path: str | Path | None = No
                            img_h / fig_h))
         mirror = view == "posterior"
         _draw_view(ax, counts, view, mirror, (sr, sc), box, seg_map, lesion_mask, keys, result,
-                   thick)
+                   zoom)
 
     if table:
         tx = (margin + n * (img_w + gap)) / fig_w
@@ -151,7 +154,7 @@ def _window(counts: np.ndarray) -> float:
 def _draw_view(ax, counts: np.ndarray, view: str, mirror: bool, spacing: tuple[float, float],
                box: tuple[int, int, int, int], seg_map: np.ndarray | None,
                lesion_mask: np.ndarray | None, keys: tuple[str, ...], result: ScoreResult,
-               thick: bool) -> None:
+               zoom: float) -> None:
     from matplotlib import patheffects
 
     rows, cols = counts.shape
@@ -169,10 +172,10 @@ def _draw_view(ax, counts: np.ndarray, view: str, mirror: bool, spacing: tuple[f
     halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 
     if seg_map is not None and seg_map.shape == counts.shape:
-        ax.imshow(_outline_rgba(flip(seg_map), thick), aspect=aspect, interpolation="nearest")
+        ax.imshow(_outline_rgba(flip(seg_map), thick=zoom < 1.5), aspect=aspect,
+                  interpolation="nearest")
 
-    radius_px = max(6.0, 12.0 / spacing[1]) * (r1 - r0) / 512
-    radius_px = float(np.clip(radius_px, 4.0, 14.0))
+    radius_px = 9.0 / zoom  # a focal lesion's ring: 9 display pixels
     for k, lesion in enumerate(result.lesions, start=1):
         c = col_of(lesion.col)
         region = None
@@ -247,7 +250,7 @@ def _crop(scan: Scan, result: ScoreResult) -> tuple[int, int, int, int]:
     return int(r0), int(r1), int(c0), int(c1)
 
 
-def _outline_rgba(seg_map: np.ndarray, thick: bool) -> np.ndarray:
+def _outline_rgba(seg_map: np.ndarray, *, thick: bool) -> np.ndarray:
     """RGBA picture of each segment's inner border in the segment's colour (thick: 2 px)."""
     from matplotlib.colors import to_rgba
     from scipy import ndimage
@@ -280,7 +283,7 @@ def _draw_tables(ax, result: ScoreResult, siopen_scheme, curie_scheme,
     ax.set_axis_off()
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    n_lines = 12 + 10 + 10 + min(len(result.lesions), 12)
+    n_lines = 12 + 10 + 10 + min(len(result.lesions), MAX_LISTED)
     dy = min(0.024, 0.98 / n_lines)
     y = 0.99
     mono = "DejaVu Sans Mono"
@@ -327,12 +330,12 @@ def _draw_tables(ax, result: ScoreResult, siopen_scheme, curie_scheme,
                      strict=True))
     line(f"Lesions ({len(result.lesions)})", size=8.5, weight="bold")
     y -= dy * 1.1
-    for k, lesion in enumerate(result.lesions[:12], start=1):
+    for k, lesion in enumerate(result.lesions[:MAX_LISTED], start=1):
         what = "focal" if lesion.kind == "focal" or lesion.fraction is None else \
             f"diffuse {100 * lesion.fraction:.0f}%"
         tag = f"{k}{'d' if lesion.kind == 'diffuse' else ''}"
         line(f"{tag:<4}{names.get(lesion.segment, lesion.segment)}: {what}, conf. "
              f"{lesion.confidence:.2f}", size=7.5, color=LESION_COLOUR)
         y -= dy
-    if len(result.lesions) > 12:
-        line(f"    ... and {len(result.lesions) - 12} more", size=7.5)
+    if len(result.lesions) > MAX_LISTED:
+        line(f"    ... and {len(result.lesions) - MAX_LISTED} more", size=7.5)

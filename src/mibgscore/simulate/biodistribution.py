@@ -109,6 +109,10 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
     bg = u(0.8, 1.2)
     for k in range(len(DEPTHS)):
         act.layers[k] += (bg / len(DEPTHS)) * T
+    e = canvas.ellipse(0.42 * hh, 0.0, 0.42 * hh, 0.5 * hw)
+    if e is not None:  # the brain takes up almost no MIBG: only scalp and skull background
+        act.layers[:, e[0][0], e[0][1]] *= (
+            1.0 - u(0.5, 0.75) * np.sqrt(np.clip(1.0 - e[1], 0.0, None)))[None]
     for s in (-1, 1):
         e = canvas.ellipse(ysh + 0.22 * L, s * 0.52 * W, 0.24 * L, 0.36 * W)
         if e is not None:  # air in the lungs: less tissue, less background
@@ -120,11 +124,11 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
         note("lungs", ysh + 0.22 * L, -0.52 * W)
 
     # head: salivary glands, nasopharynx, lacrimal glands
-    sal = logu(8.0, 30.0)
+    sal = logu(10.0, 50.0)
     asym = u(0.7, 1.0)
     for s in (-1, 1):
         f = asym if s == -1 else 1.0
-        blob(canvas, act, (0.74 * hh, s * 0.40 * hw), (0.11 * hh, 0.075 * hw),
+        blob(canvas, act, (0.74 * hh, s * 0.40 * hw), (0.13 * hh, 0.09 * hw),
              sal * f, 2.5 * scale * 1.4, 0.5, angle=s * 8.0)
         blob(canvas, act, (0.93 * hh, s * 0.26 * hw), (0.055 * hh, 0.07 * hw),
              sal * f * u(0.4, 0.9), 2.0 * scale * 1.4, 0.35)
@@ -148,7 +152,7 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
         note("thyroid", yt, 0.0)
 
     # heart: left-ventricular myocardium, tilted to the patient's left
-    heart_c = (ysh + u(0.27, 0.35) * L, u(0.12, 0.25) * W)
+    heart_c = (ysh + u(0.24, 0.31) * L, u(0.12, 0.25) * W)
     hr = u(0.26, 0.34) * W * (1.15 if c.age_years < 3 else 1.0)
     shell(canvas, act, heart_c, (hr * 1.15, hr * 0.9), logu(3.0, 12.0), 6.0 * scale * 1.3,
           0.3, -u(25, 50), u(0.5, 0.7))
@@ -158,7 +162,7 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
     # liver: the most intense organ, right upper quadrant, left lobe crossing the midline
     liv = logu(5.0, 12.0)
     big = 1.0 + 0.25 * (c.age_years < 2)
-    ly = ysh + u(0.46, 0.52) * L
+    ly = ysh + u(0.49, 0.55) * L
     blob(canvas, act, (ly, -0.40 * W), (0.17 * L * big, 0.62 * W), liv, 11.0 * scale * 1.2,
          0.45, angle=u(-20, -8), power=0.6)
     blob(canvas, act, (ly - 0.05 * L, 0.10 * W), (0.09 * L * big, 0.42 * W), liv * 0.85,

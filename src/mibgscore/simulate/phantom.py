@@ -454,7 +454,7 @@ def _soft_tissue(c: Child, canvas: Canvas, lm, arms, legs, vert) -> np.ndarray:
     shh, W, ph = c.shoulder_half, c.chest_half, c.pelvis_half
     ys = np.array([ysh - 0.03 * L, ysh + 0.03 * L, ysh + 0.10 * L, ysh + 0.35 * L,
                    ysh + 0.55 * L, ysh + 0.72 * L, yhip, yhip + 0.10 * L, yhip + 0.15 * L])
-    hwid = np.array([0.45 * shh, 1.00 * shh, 1.05 * shh, 1.10 * W * fat, 1.08 * W * fat,
+    hwid = np.array([0.45 * shh, 0.85 * shh, 0.98 * shh, 1.10 * W * fat, 1.08 * W * fat,
                      1.05 * W * fat ** 1.3, 1.25 * ph * fat, 1.22 * ph * fat, 0.9 * ph * fat])
     depth_ratio = np.array([0.7, 0.6, 0.62, 0.66, 0.70, 0.74, 0.72, 0.66, 0.6]) * (
         c.ap_ratio / 0.68) * fat ** 0.5

@@ -62,12 +62,25 @@ def combine_views(anterior: np.ndarray | None, posterior: np.ndarray | None,
         reference = float(np.mean(combined[combined > 0])) if np.any(combined > 0) else 1.0
     body = body.astype(bool)
     # the outline is drawn where counts fade; tissue reaches a little beyond it
-    grow = max(1, int(round(PROFILE_GROW_MM / float(np.mean(spacing_mm)))))
-    outer = ndi.binary_dilation(body, iterations=grow)
+    px = float(np.mean(spacing_mm))
+    grow = max(1, int(round(PROFILE_GROW_MM / px)))
+    outer = ndi.binary_dilation(body, iterations=grow)  # & ~valleys(combined, px)
     return ViewImages(combined=combined, variance=variance, noise_gain=gain,
                       reference_counts=reference, body=body,
                       spacing_mm=(float(spacing_mm[0]), float(spacing_mm[1])),
                       n_views=len(views), profile=chord_profile(outer))
+
+
+def valleys(combined: np.ndarray, px: float, *, width_mm: float = 25.0,
+            depth: float = 0.6) -> np.ndarray:
+    """Pixels in a deep dip of counts between two parts along a row (legs or arm and trunk
+    touching): lower than ``depth`` times the highest counts within ``width_mm`` on BOTH sides.
+    """
+    s = ndi.gaussian_filter(combined, max(1.0, 3.0 / px))
+    k = max(3, int(round(width_mm / px)) | 1)
+    left = ndi.maximum_filter1d(s, k, axis=1, origin=k // 2)
+    right = ndi.maximum_filter1d(s, k, axis=1, origin=-(k // 2))
+    return s < depth * np.minimum(left, right)
 
 
 def noise_gain(views: list[np.ndarray]) -> float:
@@ -183,7 +196,7 @@ def soft_tissue_level(images: ViewImages, exclude: np.ndarray, *,
     percentile : float
         Percentile within the window (0-100); its bias under noise is removed.
     block_mm : float
-        Side of the blocks, in mm.
+        Side of the blocks, in mm (at least a ninth of the window).
     blur_mm : float
         Gaussian sigma (mm) of the camera blur applied to the expected image.
     with_level : bool
@@ -197,6 +210,7 @@ def soft_tissue_level(images: ViewImages, exclude: np.ndarray, *,
     img = images.combined
     rows, cols = img.shape
     dr, dc = images.spacing_mm
+    # block_mm = max(block_mm, window_mm / 9.0)
     br = max(1, int(round(block_mm / dr)))
     bc = max(1, int(round(block_mm / dc)))
     pr, pc = (-rows) % br, (-cols) % bc

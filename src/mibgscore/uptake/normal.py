@@ -16,7 +16,12 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from mibgscore.uptake.images import combine_views, kernel_power, soft_tissue_level
+from mibgscore.uptake.images import (
+    combine_views,
+    kernel_power,
+    masked_smooth,
+    soft_tissue_level,
+)
 from mibgscore.uptake.landmarks import Frame, trunk_frame
 from mibgscore.uptake.types import NormalUptake, UptakeFinding, ViewImages
 
@@ -37,12 +42,18 @@ class UptakeParams:
         ... and by this many noise standard deviations.
     organ_surface_mm : float
         Gaussian sigma (mm) of the organ surface used as the expected counts inside organs.
+    bone_margin_mm : float
+        The fitted skeleton is grown by this much before soft tissue around it is sampled.
+    bone_free_mm : float
+        Gaussian sigma (mm) of the soft-tissue mean around bone (the expected counts on bone).
     """
 
     smooth_mm: float = 4.0
     hot_ratio: float = 0.6
     hot_z: float = 4.0
     organ_surface_mm: float = 7.0
+    bone_margin_mm: float = 3.0
+    bone_free_mm: float = 8.0
 
 
 def find_normal_uptake(body: Any, skeleton: Any, *,
@@ -108,6 +119,15 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     grow = max(1, int(round(4.0 / px)))
     soft, level = soft_tissue_level(images, ndi.binary_dilation(mask, iterations=grow),
                                     with_level=True)
+    # bone is invisible on a normal scan: at a bone pixel, expect what the soft tissue
+    # around the bone shows (a Gaussian mean over non-bone, non-finding pixels), or the
+    # thickness-profile level where too little soft tissue lies near (skull, pelvis)
+    keep_out = ndi.binary_dilation(bone_labels > 0, iterations=max(1, int(round(
+        params.bone_margin_mm / px)))) | ndi.binary_dilation(mask, iterations=grow)
+    free = images.body & ~keep_out
+    near, weight = masked_smooth(g, free, params.bone_free_mm / px)
+    trust = np.clip((weight - 0.05) / 0.25, 0.0, 1.0)
+    soft = (trust * near + (1.0 - trust) * soft).astype(np.float32)
     surface = ndi.gaussian_filter(g, params.organ_surface_mm / px)
     expected = np.where(mask, np.maximum(soft, surface), soft).astype(np.float32)
     logger.debug("normal uptake: %s", ", ".join(f.label for f in findings) or "none")

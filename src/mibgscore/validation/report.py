@@ -39,7 +39,7 @@ def _png(fig) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -139,7 +139,8 @@ def _confusion_grid(seg_block: dict, names: dict[str, str], max_grade: int, coho
         ax.tick_params(labelsize=6, length=2)
     fig.supxlabel(f"grade by {cohort.test}", fontsize=9)
     fig.supylabel(f"grade by {cohort.reference}", fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.6 / fig.get_figheight(),
+                        top=1 - 0.45 / fig.get_figheight(), wspace=0.3, hspace=0.6)
     return _png(fig)
 
 

@@ -99,7 +99,7 @@ def make_child(*, height_cm: float = 110.0, spacing_mm: float = 2.4, shape=(1024
         knee_c = mid + sg * (0.06 * H if legs_apart else 0.04 * H)
         knee = (crotch + 0.4 * leg, knee_c)
         ankle = (soles - 0.05 * H, foot_c)
-        body |= _capsule(rr, cc, (crotch, mid + sg * 0.05 * H), knee, 0.045 * H)
+        body |= _capsule(rr, cc, (crotch, mid + sg * 0.055 * H), knee, 0.045 * H)
         body |= _capsule(rr, cc, knee, ankle, 0.032 * H)
         body |= _capsule(rr, cc, ankle, (soles - 0.012 * H, foot_c), 0.03 * H)
         kp.update({f"shoulder_{side}": acr, f"elbow_{side}": tuple(elbow),

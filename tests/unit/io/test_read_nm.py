@@ -342,3 +342,22 @@ def test_detector_sequence_length_mismatch_falls_back(tmp_path):
     scan = read_scan(write(ds, tmp_path / "wb.dcm"))
     assert "View Code Sequence" in scan.sources["anterior"].how
     assert "posterior" in scan.sources and "mirrored" in scan.sources["posterior"].how
+
+
+def test_reports_beside_the_images_are_skipped_but_refused_alone(tmp_path):
+    from pydicom.dataset import Dataset, FileMetaDataset
+
+    write_nm(tmp_path / "wb.dcm")
+    sr = Dataset()
+    sr.file_meta = FileMetaDataset()
+    sr.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.33"
+    sr.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    sr.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+    sr.SOPClassUID, sr.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.88.33", generate_uid()
+    sr.Modality, sr.SeriesInstanceUID = "SR", generate_uid()
+    report = write(sr, tmp_path / "report.dcm")
+    items = list(iter_scans([tmp_path]))
+    assert len(items) == 1 and not isinstance(items[0], InputError)
+    with pytest.raises(UnsupportedScanError, match=r"report.dcm: is a structured report, not an "
+                                                   r"image"):
+        read_scan(report)

@@ -26,5 +26,5 @@
   document.getElementById("zoom-in").addEventListener("click", () => viewer.zoom(1.25));
   document.getElementById("zoom-out").addEventListener("click", () => viewer.zoom(0.8));
   document.getElementById("zoom-reset").addEventListener("click", () => viewer.reset());
-  window.mibgViewerReady = true;
+  document.body.dataset.viewerReady = "1";
 })();

@@ -131,7 +131,18 @@
     if (focus) document.querySelector(`#siopen-body tr[data-segment="${SIOPEN[selected].key}"]`).focus({ preventScroll: false });
   }
 
-  async function call(method, url, body) {
+  // Edits are sent one after the other; each body is built when its turn comes, so that it
+  // carries the version the previous edit returned.
+  let chain = Promise.resolve(true);
+  function call(method, url, makeBody) {
+    const run = () => send(method, url, makeBody);
+    chain = chain.then(run, run);
+    return chain;
+  }
+
+  async function send(method, url, makeBody) {
+    const body = makeBody ? makeBody() : undefined;
+    if (body === null) return true;   // nothing to save
     saveState(W.saving);
     try {
       const data = await api(method, url, body);
@@ -148,7 +159,7 @@
   }
 
   const setGrade = (scheme, segment, grade) =>
-    call("PUT", `/api/studies/${id}/grades`, { scheme, segment, grade, version: study.version });
+    call("PUT", `/api/studies/${id}/grades`, () => ({ scheme, segment, grade, version: study.version }));
 
   async function load() {
     study = await api("GET", `/api/studies/${id}`);
@@ -171,7 +182,7 @@
     if (views.posterior) viewer.addPanel({ id: "posterior", label: W.posterior, ...views.posterior, spacing, segMap, mirror: true, markers: ["L", "R"] });
     viewer.setHighlight(selected + 1);
     highlightRow();
-    window.mibgViewerReady = true;
+    document.body.dataset.viewerReady = "1";
   }
 
   function toggleGeo(on) {
@@ -197,24 +208,24 @@
   $("zoom-in").addEventListener("click", () => viewer.zoom(1.25));
   $("zoom-out").addEventListener("click", () => viewer.zoom(0.8));
   $("zoom-reset").addEventListener("click", () => viewer.reset());
-  $("accept-all").addEventListener("click", () => call("POST", `/api/studies/${id}/accept-all`, { version: study.version }));
+  $("accept-all").addEventListener("click", () => call("POST", `/api/studies/${id}/accept-all`, () => ({ version: study.version })));
   let impTimer = null;
   const saveImpression = () => {
     clearTimeout(impTimer);
-    if (study && $("impression").value !== study.impression)
-      call("PUT", `/api/studies/${id}/impression`, { text: $("impression").value, version: study.version });
+    return call("PUT", `/api/studies/${id}/impression`, () => (study.locked || $("impression").value === study.impression)
+      ? null : { text: $("impression").value, version: study.version });
   };
   $("impression").addEventListener("input", () => { clearTimeout(impTimer); impTimer = setTimeout(saveImpression, 800); });
   $("impression").addEventListener("blur", saveImpression);
   $("sign").addEventListener("click", async () => {
-    saveImpression();
-    if (confirm(W.confirm_sign)) await call("POST", `/api/studies/${id}/sign`, { version: study.version });
+    if (!(await saveImpression())) return;
+    if (confirm(W.confirm_sign)) await call("POST", `/api/studies/${id}/sign`, () => ({ version: study.version }));
   });
   $("amend").addEventListener("click", () => { $("amend-reason").value = ""; $("amend-dialog").showModal(); });
   $("amend-dialog").addEventListener("close", () => {
     const reason = $("amend-reason").value.trim();
     if ($("amend-dialog").returnValue === "ok" && reason)
-      call("POST", `/api/studies/${id}/amend`, { reason, version: study.version });
+      call("POST", `/api/studies/${id}/amend`, () => ({ reason, version: study.version }));
   });
 
   document.addEventListener("keydown", e => {

@@ -54,6 +54,7 @@ class Viewer {
     this.bind(panel);
     this.renderImage(panel);
     this.renderSegments(panel);
+    this.fitted = false;
     this.layout();
     return panel;
   }
@@ -61,6 +62,7 @@ class Viewer {
   removePanel(panel) {
     panel.wrap.remove();
     this.panels = this.panels.filter(p => p !== panel);
+    this.fitted = false;
     this.layout();
   }
 

@@ -1,0 +1,72 @@
+"""Make the documentation pictures of the report outputs from simulated studies.
+
+Run ``python -m mibgscore.report._examples docs/images`` (needs ``pdftoppm`` for the PDF page).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CASES = (("normal", 101), ("limited", 102), ("extensive", 103))
+
+
+def main(outdir: str | Path) -> list[Path]:
+    """Write overlay_<category>.png, report_page1.png and report_page1_fr.png to ``outdir``."""
+    from mibgscore.anatomy.scheme import SIOPEN_KEYS
+    from mibgscore.pipeline import score
+    from mibgscore.report.overlay import render_overlay
+    from mibgscore.report.pdf import reading_pdf
+    from mibgscore.report.types import Amendment, PriorComparison, ReadingReport
+    from mibgscore.simulate.study import simulate_study
+
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    scored = {}
+    for category, seed in CASES:
+        scan = simulate_study(seed, category=category).scan
+        result = score(scan)
+        scored[category] = (scan, result)
+        path = out / f"overlay_{category}.png"
+        render_overlay(scan, result, path,
+                       title=f"Simulated {category} case (seed {seed}): automatic reading")
+        written.append(path)
+
+    scan, result = scored["limited"]
+    final = dict(result.siopen)
+    changed = max(final, key=lambda k: final[k])  # the reader changes one grade
+    final[changed] = min(final[changed] + 1, 6)
+    prior = {k: 0 for k in SIOPEN_KEYS} | {k: min(6, 2 * g + 2) for k, g in final.items() if g}
+    prior_date = (scan.study.study_date or dt.date(2025, 5, 17)) - dt.timedelta(days=120)
+    day = scan.study.study_date or dt.date(2025, 5, 17)
+    signed = dt.datetime(day.year, day.month, day.day, 16, 30, tzinfo=dt.UTC)
+    report = ReadingReport.from_scan(
+        scan, result, siopen=final,
+        overlay_png=render_overlay(scan, result, table=False, title=""),
+        reader="Dr A. Martin", signed_at=signed, institution="Demonstration centre",
+        impression="Skeletal disease of the skull and limbs, less extensive than on the "
+                   "prior study.",
+        prior=PriorComparison(prior_date, prior),
+        amendments=(Amendment(signed + dt.timedelta(hours=3), "Dr A. Martin",
+                              f"{changed}: {final[changed] - 1} -> {final[changed]}",
+                              "second look at the posterior view"),))
+    for lang, name in (("en", "report_page1.png"), ("fr", "report_page1_fr.png")):
+        pdf = reading_pdf(dataclasses.replace(report, language=lang))
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / "r.pdf"
+            src.write_bytes(pdf)
+            subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1",
+                            "-singlefile", str(src), str(Path(tmp) / "page")], check=True)
+            (out / name).write_bytes((Path(tmp) / "page.png").read_bytes())
+        written.append(out / name)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for p in main(sys.argv[1] if len(sys.argv) > 1 else "docs/images"):
+        sys.stdout.write(f"{p}\n")
