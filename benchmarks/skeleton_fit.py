@@ -6,6 +6,7 @@ fitted-versus-true outlines.
 
     .venv/bin/python benchmarks/skeleton_fit.py --n 50 --seed 1000
     .venv/bin/python benchmarks/skeleton_fit.py --n 4 --render docs/images
+    .venv/bin/python benchmarks/skeleton_fit.py --bone-scan docs/images/skeleton_on_bone_scan.png
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from mibgscore.anatomy.scheme import load_scheme
 from mibgscore.anatomy.skeleton import fit_skeleton
 
 # fitted landmark name -> simulator keypoint name, where they differ
-ALIASES = {"sternal_notch": "sternum_top", "toe_right": "foot_right", "toe_left": "foot_left"}
+ALIASES = {"sternal_notch": "sternum_top"}
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -102,15 +103,60 @@ def render(result: dict, path: Path) -> None:
         ax.imshow(rgba)
         ax.set_title(f"{title} (seed {result['seed']}, {result['age']:.1f} y)", fontsize=8)
         ax.axis("off")
-    for name, (r, c) in sk.landmarks.items():
+    for r, c in sk.landmarks.values():
         axes[0].plot(c, r - r0, ".", color="red", ms=2)
-    for name, (r, c) in study.truth.keypoints.items():
+    for r, c in study.truth.keypoints.values():
         if body.flipped_rows:
             r = body.shape[0] - 1 - r
         axes[1].plot(c, r - r0, ".", color="blue", ms=2)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def render_bone_scan(path: Path) -> dict:
+    """Fit the skeleton to JPEG-LL.dcm (a real 99mTc bone scan) and draw it on the image."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from pydicom.data import get_testdata_file
+    from skimage.segmentation import find_boundaries
+
+    from mibgscore.io.read import read_scan
+
+    scan = read_scan(get_testdata_file("JPEG-LL.dcm"), force=True, allow_single_view=True)
+    body = find_body(scan)
+    sk = fit_skeleton(body)
+    view = body.anterior if body.anterior is not None else body.posterior
+    scheme = load_scheme("siopen")
+    seg = sk.segment_map(scheme)
+    rows = np.flatnonzero(body.mask.any(axis=1))
+    r0, r1 = max(0, rows[0] - 10), min(body.shape[0], rows[-1] + 10)
+    cmap = plt.get_cmap("tab20")
+    fig, axes = plt.subplots(1, 2, figsize=(8.5, 2 * 4.2 * (r1 - r0) / body.shape[1] / 2 + 0.5))
+    grey = -np.clip(view[r0:r1], 0, np.percentile(view[body.mask], 99.5))
+    axes[0].imshow(grey, cmap="gray")
+    axes[0].set_title("JPEG-LL.dcm (99mTc bone scan)", fontsize=8)
+    axes[1].imshow(grey, cmap="gray")
+    thick = find_boundaries(seg[r0:r1], mode="inner") & (seg[r0:r1] > 0)
+    rgba = np.zeros(thick.shape + (4,))
+    rgba[thick] = cmap((seg[r0:r1][thick] - 1) % 20)
+    axes[1].imshow(rgba, interpolation="nearest")
+    axes[1].set_title("fitted skeleton from the outline only", fontsize=8)
+    for ax in axes:
+        ax.axis("off")
+    handles = [Patch(color=cmap(i % 20), label=s.key) for i, s in enumerate(scheme.segments)]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=6, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    counts = body.counts
+    inside = counts[sk.bone_mask].mean()
+    outside = counts[body.mask & ~sk.bone_mask].mean()
+    return {"bone_counts": float(inside), "soft_tissue_counts": float(outside),
+            "ratio": float(inside / outside)}
 
 
 def main() -> None:
@@ -120,7 +166,14 @@ def main() -> None:
     ap.add_argument("--no-age", action="store_true", help="do not pass age/height to the fit")
     ap.add_argument("--render", type=Path, default=None,
                     help="folder for skeleton_fit_sim_<seed>.png images")
+    ap.add_argument("--bone-scan", type=Path, default=None,
+                    help="render the fit on JPEG-LL.dcm to this PNG and stop")
     args = ap.parse_args()
+    if args.bone_scan is not None:
+        res = render_bone_scan(args.bone_scan)
+        print(f"JPEG-LL.dcm: mean counts in fitted bone {res['bone_counts']:.1f}, in the rest "
+              f"of the body {res['soft_tissue_counts']:.1f} (ratio {res['ratio']:.2f})")
+        return
     results = []
     for seed in range(args.seed, args.seed + args.n):
         res = evaluate(seed, use_age=not args.no_age)

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -150,15 +151,15 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
                         str(tmp_path / "report")], check=True)
         png = next(tmp_path.glob("report*.png"))
         if os.environ.get("MIBGSCORE_UPDATE_SCREENSHOTS") == "1":
-            from .conftest import DOCS_IMAGES
-
-            shutil.copyfile(png, DOCS_IMAGES / "web_report.png")
+            docs = Path(__file__).resolve().parents[2] / "docs" / "images"
+            shutil.copyfile(png, docs / "web_report.png")
 
     # --- follow-up comparison of the demo patient with two scans
     page.goto(url + "/worklist")
     page.fill("#search", "DEMO-004")
     rows = page.locator("#worklist-body tr.study-row")
     assert rows.count() == 2
+    assert rows.nth(1).locator("text=Follow-up comparison").count() == 0  # the baseline
     rows.first.locator("a").first.click()  # newest first: the post-induction scan
     page.wait_for_selector("body[data-viewer-ready]", timeout=TIMEOUT_MS)
     page.click("#followup-link")
@@ -173,4 +174,12 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
     foot = page.inner_text("#followup-table tfoot")
     assert f"{s['change']:+d}" in foot
     screenshot(page, "web_followup.png")
+
+    # --- the interface in French, chosen by the user
+    page.goto(url + "/worklist")
+    with page.expect_navigation():
+        page.select_option("#language-select", "fr")
+    assert "Liste de travail" in page.inner_text("h1")
+    with page.expect_navigation():
+        page.select_option("#language-select", "en")
     assert not [e for e in page.errors if "409" not in e], page.errors

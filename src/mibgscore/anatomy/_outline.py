@@ -166,15 +166,6 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
     shoulder_r = float(int(neck_r) + below[0]) if below.size else neck_r + 0.05 * H
     shoulder_r = float(np.clip(shoulder_r, neck_r + 0.015 * H, neck_r + 0.1 * H))
 
-    # --- trunk core (arms removed by an opening) -----------------------------------------
-    ro = max(1.0, 0.032 * H)
-    inner = ndi.distance_transform_edt(mask) > ro
-    core = ndi.distance_transform_edt(~inner) <= ro + 0.5
-    core &= mask
-    core[: int(shoulder_r)] = False
-    thin = mask & ~core
-    thin[: int(shoulder_r)] = False
-
     # --- crotch ---------------------------------------------------------------------------
     exp_crotch = vertex_r + P.crotch * H
     gap = np.zeros(nrows, bool)
@@ -197,15 +188,13 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         conf.append(float(np.clip(1.0 - (abs(dev) / H - 0.04) / 0.08, 0.3, 1.0)))
         crotch_r = exp_crotch + float(np.clip(dev, -0.06 * H, 0.06 * H))
     L = soles_r - crotch_r
-    lm["pubis"] = (crotch_r - 0.04 * L, mid(crotch_r))
+    lm["pubis"] = (crotch_r - 0.02 * L, mid(crotch_r))
     Lt = crotch_r - shoulder_r
 
     # trunk half-width per row from the core
     def trunk_edges(r: float) -> tuple[float, float]:
         ri = int(np.clip(r, 0, nrows - 1))
-        run = _run_at(core[ri], mid(ri))
-        if run is None:
-            run = _run_at(mask[ri], mid(ri)) or (int(mid(ri)) - 1, int(mid(ri)) + 1)
+        run = _run_at(mask[ri], mid(ri)) or (int(mid(ri)) - 1, int(mid(ri)) + 1)
         return float(run[0]), float(run[1] - 1)
 
     # --- arms -------------------------------------------------------------------------------
@@ -223,14 +212,15 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         path, traced = _arm_by_rows(mask, acr, sg, mid, soles_r, H, P.arm * H)
         arms_found += traced
         arm[side] = path
-        lm[f"elbow_{side}"], lm[f"wrist_{side}"], lm[f"hand_{side}"] = _arm_points(path, P)
+        (lm[f"elbow_{side}"], lm[f"wrist_{side}"], lm[f"hand_{side}"],
+         lm[f"fingertip_{side}"]) = _arm_points(path, P)
     conf.append(0.6 + 0.2 * arms_found)
     if arms_found < 2:
         notes.append("arms not separated from the trunk: laid along its sides")
 
     # trunk edges for the cage / pelvis (subtract a hanging arm merged with the trunk)
-    lm["sternal_notch"] = (shoulder_r + 0.01 * H, mid(shoulder_r))
-    lm["c7"] = (shoulder_r - 0.005 * H, mid(shoulder_r))
+    lm["sternal_notch"] = (shoulder_r + 0.002 * H, mid(shoulder_r))
+    lm["c7"] = (shoulder_r - 0.02 * H, mid(shoulder_r))
     lm["t12"] = (shoulder_r + 0.46 * Lt, mid(shoulder_r + 0.46 * Lt))
     lm["l5"] = (shoulder_r + 0.70 * Lt, mid(shoulder_r + 0.70 * Lt))
     lm["coccyx"] = (shoulder_r + 0.90 * Lt, mid(shoulder_r + 0.90 * Lt))
@@ -244,10 +234,17 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
     for side in SIDES:
         sg = -1.0 if side == "right" else 1.0
 
-        def half(r: float, sg: float = sg) -> float:
+        apath = np.asarray(arm[side], float)
+
+        def half(r: float, sg: float = sg, apath: np.ndarray = apath) -> float:
             a, b = trunk_edges(r)
             e = a if sg < 0 else b
-            return max(abs(e - mid(r)), 0.04 * H)
+            h = abs(e - mid(r))
+            # the trunk ends inside the arm where an arm touching the trunk was laid along it
+            if apath[0, 0] + 0.04 * H <= r <= apath[-1, 0]:
+                ac = float(np.interp(r, apath[:, 0], apath[:, 1]))
+                h = min(h, abs(ac - mid(r)) - 0.03 * H)
+            return max(h, 0.04 * H)
 
         # rib cage: rounded outline from the first rib to the lowest rib
         top = shoulder_r + 0.01 * H
@@ -264,16 +261,17 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
                           shoulder_r + 0.3 * Lt))]
         # legs: centre line from the crotch to the soles
         cl, lateral = _leg_centre(mask, crotch_r, soles_r, sg, mid)
-        hip_r = crotch_r - 0.13 * L
+        hip_r = crotch_r - 0.09 * L
         thigh_c = _col_at(cl, crotch_r + 0.1 * L)
         thigh_lat = _col_at(lateral, crotch_r + 0.05 * L)
         hip_c = mid(hip_r) + 0.9 * (thigh_c - mid(crotch_r))
         lm[f"hip_{side}"] = (hip_r, hip_c)
         knee_r = crotch_r + 0.40 * L
-        ankle_r = soles_r - 0.055 * H
+        ankle_r = soles_r - 0.065 * H
         lm[f"knee_{side}"] = (knee_r, _col_at(cl, knee_r))
         lm[f"ankle_{side}"] = (ankle_r, _col_at(cl, ankle_r))
         lm[f"toe_{side}"] = (soles_r - 1, _col_at(cl, soles_r - 1))
+        lm[f"foot_{side}"] = (0.5 * (ankle_r + soles_r - 1), _col_at(cl, 0.5 * (ankle_r + soles_r)))
         # femur: head in the acetabulum, neck out to the greater trochanter, shaft from there
         # to the knee (the anatomical axis slants in towards the knee)
         troch = (hip_r + 0.06 * L, thigh_c + 0.45 * (thigh_lat - thigh_c))
@@ -347,55 +345,61 @@ def _arm_by_rows(mask: np.ndarray, acr: Point, sg: float, mid, soles_r: float, H
                  arm_len: float) -> tuple[list[Point], bool]:
     """Trace one arm row by row from the shoulder; (path, True if it stands apart somewhere).
 
-    Where the arm stands apart from the trunk (or the thigh) its run is followed; where it
-    touches, it is laid just inside the outline. The hand ends where a separate arm ends, or
-    at the arm length expected for the child's age.
+    Where the arm stands apart from the trunk (or the thigh) its run is followed from row to
+    row (each run must overlap the one above); where it touches, it is laid just inside the
+    outline. The hand ends where a separate arm ends, or at the arm length expected for the
+    child's age.
     """
     r_start = int(acr[0] + 0.03 * H)
     r_stop = int(min(soles_r - 1, acr[0] + 1.1 * arm_len))
     half_arm = 0.028 * H
     rows: list[int] = []
     centres: list[float] = []
-    separate: list[bool] = []
-    widths: list[float] = []
-    prev = acr[1]
+    n_apart = 0
+    prev_c = acr[1]
+    prev_run: tuple[int, int] | None = None
+    ended = False
     for r in range(r_start, r_stop + 1):
         m = mid(r)
-        side_runs = [(a, b) for a, b in _runs(mask[r])
-                     if (0.5 * (a + b - 1) - m) * sg > 0 or a <= m < b]
+        runs = _runs(mask[r])
+        side_runs = [(a, b) for a, b in runs if (0.5 * (a + b - 1) - m) * sg > 0 or a <= m < b]
         if not side_runs:
             break
-        outer = side_runs[0] if sg < 0 else side_runs[-1]
-        apart = len(side_runs) >= 2
-        if apart:
-            c = 0.5 * (outer[0] + outer[1] - 1)
-            if abs(c - prev) > 0.08 * H:
-                apart = False
-            else:
-                widths.append(outer[1] - outer[0])
-        if not apart:
-            edge = outer[0] if sg < 0 else outer[1] - 1
+        inner = side_runs[-1] if sg < 0 else side_runs[0]
+        arm_runs = [q for q in side_runs if q != inner]
+        run = None
+        if prev_run is not None:
+            over = [q for q in arm_runs if q[0] <= prev_run[1] + 1 and q[1] >= prev_run[0] - 1]
+            if over:
+                run = min(over, key=lambda q: abs(0.5 * (q[0] + q[1] - 1) - prev_c))
+            elif not (inner[0] <= prev_run[1] + 1 and inner[1] >= prev_run[0] - 1):
+                ended = True  # the separate arm stopped: this was the hand
+                break
+        elif arm_runs:
+            outer = arm_runs[0] if sg < 0 else arm_runs[-1]
+            if abs(0.5 * (outer[0] + outer[1] - 1) - prev_c) < 0.06 * H:
+                run = outer
+        if run is not None:
+            c = 0.5 * (run[0] + run[1] - 1)
+            n_apart += 1
+            prev_run = run
+        else:
+            edge = inner[0] if sg < 0 else inner[1] - 1
             c = edge - sg * half_arm
+            prev_run = None
         rows.append(r)
         centres.append(c)
-        separate.append(apart)
-        prev = c
+        prev_c = c
+        if not ended and r - acr[0] > 1.05 * arm_len:
+            break
+    traced = n_apart >= 0.05 * H
     if not rows:
         return [acr, (acr[0] + arm_len, acr[1])], False
-    sep = np.asarray(separate)
     r_arr = np.asarray(rows, float)
     c_arr = np.asarray(centres, float)
-    if widths:
-        half_arm = float(np.clip(0.5 * np.median(widths), 0.015 * H, 0.04 * H))
-        c_arr = np.where(sep, c_arr, c_arr)  # separate rows keep their run centre
-    expected_end = acr[0] + arm_len
-    traced = bool(sep.sum() >= 0.05 * H)
-    end = expected_end
-    if traced:
-        last = float(r_arr[np.flatnonzero(sep)[-1]])
-        # an arm seen apart in its lower part ends where it stops being apart
-        if last >= acr[0] + 0.45 * arm_len * 0.7:
-            end = last + 1
+    end = acr[0] + arm_len
+    if ended and r_arr[-1] - acr[0] > 0.35 * arm_len:
+        end = r_arr[-1] + 1
     keep = r_arr <= end
     r_arr, c_arr = r_arr[keep], c_arr[keep]
     if r_arr.size < 2:
@@ -406,7 +410,8 @@ def _arm_by_rows(mask: np.ndarray, acr: Point, sg: float, mid, soles_r: float, H
     return path, traced
 
 
-def _arm_points(path: list[Point], P: Proportions) -> tuple[Point, Point, Point]:
+def _arm_points(path: list[Point], P: Proportions) -> tuple[Point, Point, Point, Point]:
+    """Elbow, wrist, hand centre and fingertip along an arm path from the shoulder."""
     pts = np.asarray(path, float)
     seg = np.hypot(*np.diff(pts, axis=0).T)
     cum = np.concatenate([[0.0], np.cumsum(seg)])
@@ -415,7 +420,8 @@ def _arm_points(path: list[Point], P: Proportions) -> tuple[Point, Point, Point]
     def at(d: float) -> Point:
         return (float(np.interp(d, cum, pts[:, 0])), float(np.interp(d, cum, pts[:, 1])))
 
-    return at(P.humerus * tot), at((P.humerus + P.forearm) * tot), at(tot)
+    wrist = (P.humerus + P.forearm) * tot
+    return at(P.humerus * tot), at(wrist), at(0.5 * (wrist + tot)), at(tot)
 
 
 def _gap_apex(mask: np.ndarray, a: int, b: int, mid, H: float) -> float:

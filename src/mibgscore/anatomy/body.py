@@ -67,17 +67,18 @@ def find_body(scan: Scan, *, params: BodyParams = BodyParams()) -> Body:
     sigma = params.smooth_mm / (min(scan.spacing_mm) * f)
     notes: list[str] = []
 
-    small = {k: ndi.gaussian_filter(block_mean(v, f), sigma) for k, v in scan.views.items()}
+    small = {k: ndi.gaussian_filter(block_mean(v, f), sigma, truncate=2.5)
+             for k, v in scan.views.items()}
     shift = (0.0, 0.0)
     row_scale = 1.0
     if ant is not None and post is not None:
-        ma = _small_mask(small["anterior"])
-        mp = _small_mask(small["posterior"])
+        ma = _rough_mask(small["anterior"])
+        mp = _rough_mask(small["posterior"])
         row_scale = _row_scale(ma, mp, params.scale_tolerance)
         if row_scale != 1.0:
             top = float(np.argmax(mp.any(axis=1)))
             small["posterior"] = _scale_rows(small["posterior"], row_scale, top)
-            mp = _small_mask(small["posterior"])
+            mp = _rough_mask(small["posterior"])
             notes.append(f"posterior view scaled by {row_scale:.3f} along the body")
         max_shift = int(round(params.max_shift_mm / (min(scan.spacing_mm) * f)))
         ds = _mask_shift(ma, mp, max_shift)
@@ -131,6 +132,11 @@ def to_original_frame(body: Body, row: float, col: float) -> tuple[float, float]
     return (row, col)
 
 
+def _rough_mask(smooth: np.ndarray) -> np.ndarray:
+    """Quick body mask for registration: above the body threshold."""
+    return smooth > body_threshold(smooth)[0]
+
+
 def _small_mask(smooth: np.ndarray, edge_fraction: float = 0.4, window_px: float = 6.0
                 ) -> np.ndarray:
     """Body mask on the working grid.
@@ -141,8 +147,14 @@ def _small_mask(smooth: np.ndarray, edge_fraction: float = 0.4, window_px: float
     """
     thr, bg, body = body_threshold(smooth)
     capped = np.minimum(smooth, bg + 1.5 * (body - bg))
-    size = max(3, int(round(window_px)) | 1)
-    local = ndi.maximum_filter(capped, size=size)
+    # nearby level: maximum over a window, computed on a grid twice as coarse
+    size = max(2, int(round(window_px / 2)))
+    rows, cols = capped.shape
+    pr, pc = (-rows) % 2, (-cols) % 2
+    c2 = np.pad(capped, ((0, pr), (0, pc)), mode="edge")
+    c2 = c2.reshape(c2.shape[0] // 2, 2, c2.shape[1] // 2, 2).max(axis=(1, 3))
+    local = ndi.maximum_filter(c2, size=size)
+    local = np.repeat(np.repeat(local, 2, axis=0), 2, axis=1)[:rows, :cols]
     m = (smooth > thr) & (smooth - bg > edge_fraction * (local - bg))
     return fill_small_holes(largest_parts(m))
 
@@ -169,20 +181,22 @@ def _scale_rows(img: np.ndarray, s: float, top: float) -> np.ndarray:
 
 
 def _mask_shift(ma: np.ndarray, mp: np.ndarray, max_shift: int) -> tuple[float, float]:
-    """Shift (row, col) to apply to the posterior mask so it overlays the anterior one."""
-    a = ma.astype(np.float32)
-    p = mp.astype(np.float32)
-    fa = np.fft.rfft2(a)
-    fp = np.fft.rfft2(p)
-    cc = np.fft.irfft2(fa * np.conj(fp), s=a.shape)
-    cc = np.fft.fftshift(cc)
-    cr, ccol = a.shape[0] // 2, a.shape[1] // 2
-    lo_r, lo_c = max(0, cr - max_shift), max(0, ccol - max_shift)
-    win = cc[lo_r: cr + max_shift + 1, lo_c: ccol + max_shift + 1]
-    r, c = np.unravel_index(int(np.argmax(win)), win.shape)
-    dr = _subpixel(win[:, c], r)
-    dc = _subpixel(win[r, :], c)
-    return (lo_r + r + dr - cr, lo_c + c + dc - ccol)
+    """Shift (row, col) to apply to the posterior mask so it overlays the anterior one.
+
+    Rows and columns separately, from the outline's row and column profiles (the views of a
+    whole-body sweep differ by a translation, not a rotation).
+    """
+    out = []
+    for axis in (1, 0):
+        a = ma.sum(axis=axis).astype(np.float64)
+        p = mp.sum(axis=axis).astype(np.float64)
+        n = a.size
+        lags = np.arange(-min(max_shift, n - 1), min(max_shift, n - 1) + 1)
+        score = np.array([np.dot(a[max(0, k): n + min(0, k)], p[max(0, -k): n - max(0, k)])
+                          for k in lags])
+        i = int(np.argmax(score))
+        out.append(float(lags[i]) + _subpixel(score, i))
+    return out[0], out[1]
 
 
 def _subpixel(line: np.ndarray, i: int) -> float:
@@ -200,9 +214,12 @@ def _warp(img: np.ndarray, s: float, top: float, shift: tuple[float, float]) -> 
         img = _scale_rows(img, s, top)
     if abs(shift[0]) < 1e-3 and abs(shift[1]) < 1e-3:
         return img
-    out = img.astype(np.float32, copy=True)
+    out = img.astype(np.float32, copy=False)
     for axis, d in enumerate(shift):
-        out = _shift_axis(out, d, axis)
+        if abs(d - round(d)) < 0.15:
+            out = _shift_int(out, int(round(d)), axis)  # a whole pixel is close enough
+        else:
+            out = _shift_axis(out, d, axis)
     return out
 
 
@@ -235,22 +252,20 @@ def _shift_int(img: np.ndarray, n: int, axis: int) -> np.ndarray:
 def _feet_first(smooth: np.ndarray, mask: np.ndarray) -> bool:
     """True when the head lies at the bottom of the image.
 
-    The head end is brighter per body pixel than the feet end (thick head, salivary glands,
-    nasopharynx on MIBG, the skull on a bone scan), and the legs part at the feet end.
+    Shape cues only (counts at the ends vary too much: hot feet, a full bladder): the legs
+    part at the feet end, and most of the body's area (head, trunk, arms) lies in the half
+    nearer the head.
     """
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size < 10:
         return False
     r0, r1 = rows[0], rows[-1] + 1
-    n = max(2, (r1 - r0) // 8)
-    top = smooth[r0: r0 + n][mask[r0: r0 + n]]
-    bot = smooth[r1 - n: r1][mask[r1 - n: r1]]
-    if top.size == 0 or bot.size == 0:
-        return False
-    score = np.log((np.mean(bot) + 1e-6) / (np.mean(top) + 1e-6))
-    # parted legs: two runs in the end rows
-    score += 0.5 * (_two_runs(mask[r0: r0 + 2 * n]) - _two_runs(mask[r1 - 2 * n: r1]))
-    return bool(score > 0)
+    n = max(2, (r1 - r0) // 10)
+    legs = _two_runs(mask[r1 - n: r1]) - _two_runs(mask[r0: r0 + n])
+    width = mask[r0:r1].sum(axis=1).astype(float)
+    centre = float((width * np.arange(r1 - r0)).sum() / max(width.sum(), 1.0)) / (r1 - r0)
+    score = legs + 4.0 * (0.5 - centre)
+    return bool(score < -0.3)
 
 
 def _two_runs(block: np.ndarray) -> float:

@@ -19,14 +19,16 @@ DEMO_USER = "demo"
 
 DEMO_STUDIES: tuple[tuple[str, int, str, str, str, int], ...] = (
     # (file, seed, category, patient id, patient name, days after 2025-01-06)
-    ("demo-normal.dcm", 11, "normal", "DEMO-001", "DEMO^Normal", 0),
+    ("demo-normal.dcm", 21, "normal", "DEMO-001", "DEMO^Normal", 0),
     ("demo-limited.dcm", 12, "limited", "DEMO-002", "DEMO^Limited", 7),
     ("demo-extensive.dcm", 13, "extensive", "DEMO-003", "DEMO^Extensive", 14),
-    ("demo-followup-baseline.dcm", 14, "extensive", "DEMO-004", "DEMO^Followup", 21),
-    ("demo-followup-after-induction.dcm", 15, "limited", "DEMO-004", "DEMO^Followup", 21 + 112),
+    ("demo-followup-baseline.dcm", 18, "extensive", "DEMO-004", "DEMO^Followup", 21),
+    ("demo-followup-after-induction.dcm", 18, "limited", "DEMO-004", "DEMO^Followup", 21 + 112),
 )
 """The demo studies: a normal child, limited and extensive disease, and one patient (DEMO-004)
-with a baseline and a post-induction scan 16 weeks later (lower score)."""
+with a baseline and a post-induction scan 16 weeks later (lower score). With a category given,
+the simulator draws the child and the camera before the disease, so one seed with two
+categories is the same child with less disease."""
 
 
 def make_demo_files(folder: Path) -> list[Path]:
@@ -58,9 +60,9 @@ def make_demo_files(folder: Path) -> list[Path]:
         uid_root = "2.25."
         study = dataclasses.replace(
             scan.study, study_date=date,
-            study_uid=uid_root + str(int.from_bytes(f"demo-study-{seed}".encode(), "big")
+            study_uid=uid_root + str(int.from_bytes(f"demo-study-{name}".encode(), "big")
                                      % 10**30),
-            series_uid=uid_root + str(int.from_bytes(f"demo-series-{seed}".encode(), "big")
+            series_uid=uid_root + str(int.from_bytes(f"demo-series-{name}".encode(), "big")
                                       % 10**30),
             sop_instance_uids=(), description=f"Demo: {category}")
         scan = dataclasses.replace(scan, patient=patient, study=study)

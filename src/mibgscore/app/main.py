@@ -230,7 +230,7 @@ def create_app(settings: AppSettings, *, scorer: Callable | None = None) -> Fast
             response.headers.setdefault("Cache-Control", "no-store")
         # route path only: no query string (searches may hold patient names)
         route = request.scope.get("route")
-        logger.info("%s %s %d %.0f ms", request.method,
+        logger.debug("%s %s %d %.0f ms", request.method,
                     getattr(route, "path", "(no route)"), response.status_code,
                     1000 * (time.perf_counter() - t0))
         return response

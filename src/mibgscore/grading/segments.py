@@ -14,6 +14,9 @@ CONFIDENCE_SCALE = 1.0
 CONFIDENCE_SHIFT = 0.0
 """Platt calibration of the raw segment confidence (fitted on simulated development scans)."""
 
+MIN_DIFFUSE_FRACTION = 0.08
+"""Diffuse involvement of less than this share of a segment is not graded as diffuse."""
+
 DIFFUSE_FRACTION_SD = 0.08
 """Typical error of a measured diffuse fraction (0-1), for the confidence near grade limits."""
 
@@ -43,19 +46,64 @@ def segment_of_foci(segment_map: np.ndarray, bone_points: list[tuple[int, int]])
     return out
 
 
-def diffuse_fractions(segment_map: np.ndarray, diffuse: np.ndarray, n_segments: int
-                      ) -> np.ndarray:
-    """Share of each segment's bone pixels with diffuse involvement (0-1), by segment index."""
+def bone_units(bone_labels: np.ndarray, bone_position: np.ndarray | None, px_mm: float, *,
+               step: float = 0.05, tile_mm: float = 10.0) -> np.ndarray:
+    """Small pieces of bone over which involvement is judged whole: slices across long bones
+    (``step`` of their length), tiles of ``tile_mm`` elsewhere.
+
+    Judging a whole slice across a long bone makes the involved share follow the bone's length,
+    whatever the fitted bone's width.
+
+    Returns
+    -------
+    ndarray of shape (rows, cols), int64
+        0 outside bone, a unit number elsewhere.
+    """
+    rows, cols = bone_labels.shape
+    rr, cc = np.mgrid[:rows, :cols]
+    tile = max(1, int(round(tile_mm / px_mm)))
+    n_tiles_c = cols // tile + 1
+    flat = (rr // tile) * n_tiles_c + cc // tile + 1
+    units = bone_labels.astype(np.int64) * 10_000_000 + flat
+    if bone_position is not None:
+        pos = bone_position
+        along = np.isfinite(pos) & (bone_labels > 0)
+        k = np.clip((np.nan_to_num(pos) / step).astype(np.int64), 0, int(1 / step))
+        units = np.where(along, bone_labels.astype(np.int64) * 10_000_000 + 9_000_000 + k,
+                         units)
+    return np.where(bone_labels > 0, units, 0)
+
+
+def diffuse_fractions(segment_map: np.ndarray, diffuse: np.ndarray, n_segments: int,
+                      units: np.ndarray | None = None, unit_share: float = 0.4) -> np.ndarray:
+    """Share of each segment's bone with diffuse involvement (0-1), by segment index.
+
+    With ``units`` (:func:`bone_units`), a unit counts as involved, all its pixels, when at
+    least ``unit_share`` of its pixels are; without, pixels count one by one. Shares under
+    ``MIN_DIFFUSE_FRACTION`` are set to 0 (a patch that small is not a diffuse lesion of the
+    segment).
+    """
+    hit_map = diffuse
+    if units is not None:
+        inside = segment_map > 0
+        u, inv = np.unique(units[inside], return_inverse=True)
+        tot = np.bincount(inv)
+        hits = np.bincount(inv, weights=diffuse[inside].astype(np.float64))
+        involved = (hits / np.maximum(tot, 1)) >= unit_share
+        hit_map = np.zeros_like(diffuse)
+        hit_map[inside] = involved[inv]
+        del u
     total = np.bincount(segment_map.ravel(), minlength=n_segments + 1)[1:n_segments + 1]
-    hit = np.bincount(segment_map[diffuse].ravel(), minlength=n_segments + 1)[1:n_segments + 1]
+    hit = np.bincount(segment_map[hit_map].ravel(), minlength=n_segments + 1)[1:n_segments + 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(total > 0, hit / np.maximum(total, 1), 0.0)
+    frac = np.where(frac < MIN_DIFFUSE_FRACTION, 0.0, frac)
     return np.clip(frac, 0.0, 1.0)
 
 
 def grade_siopen(scheme: SegmentScheme, segment_map: np.ndarray, diffuse: np.ndarray,
-                 foci_segments: list[int], foci_confidence: list[float]
-                 ) -> list[SegmentEvidence]:
+                 foci_segments: list[int], foci_confidence: list[float],
+                 units: np.ndarray | None = None) -> list[SegmentEvidence]:
     """SIOPEN grade and confidence of every segment of ``scheme``.
 
     Parameters
@@ -70,9 +118,11 @@ def grade_siopen(scheme: SegmentScheme, segment_map: np.ndarray, diffuse: np.nda
         Segment index of each focus (-1 for none).
     foci_confidence : list of float
         Confidence of each focus, 0-1.
+    units : ndarray of shape (rows, cols), int, optional
+        Bone units (:func:`bone_units`) over which involvement is judged whole.
     """
     n = len(scheme.segments)
-    frac = diffuse_fractions(segment_map, diffuse, n)
+    frac = diffuse_fractions(segment_map, diffuse, n, units)
     out = []
     for i, seg in enumerate(scheme.segments):
         confs = [p for s, p in zip(foci_segments, foci_confidence, strict=True) if s == i]
@@ -84,10 +134,11 @@ def grade_siopen(scheme: SegmentScheme, segment_map: np.ndarray, diffuse: np.nda
 
 
 def grade_curie(scheme: SegmentScheme, segment_map: np.ndarray, diffuse: np.ndarray,
-                foci_segments: list[int], soft_tissue_sites: int) -> list[SegmentEvidence]:
+                foci_segments: list[int], soft_tissue_sites: int,
+                units: np.ndarray | None = None) -> list[SegmentEvidence]:
     """Curie grade of every segment of ``scheme``; soft-tissue segments count tumour sites."""
     n = len(scheme.segments)
-    frac = diffuse_fractions(segment_map, diffuse, n)
+    frac = diffuse_fractions(segment_map, diffuse, n, units)
     out = []
     for i, seg in enumerate(scheme.segments):
         if seg.soft_tissue:

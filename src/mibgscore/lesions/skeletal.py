@@ -124,7 +124,8 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
     size = max(3, int(round(2.5 * s1)) * 2 + 1)
     peaks = (dog == ndi.maximum_filter(dog, size=size)) & (z > params.focal_z) & near_bone
     peaks &= im.body
-    need = np.where(uptake.mask, params.organ_contrast, params.focal_contrast)
+    near_finding = ndi.binary_dilation(uptake.mask, iterations=max(1, int(round(5.0 / px))))
+    need = np.where(near_finding, params.organ_contrast, params.focal_contrast)
     peaks &= contrast > need
     pr, pc = np.nonzero(peaks)
     order = np.argsort(-z[pr, pc])

@@ -7,6 +7,8 @@ _LAZY = {
     "reading_html": "mibgscore.report.pdf",
     "reading_pdf": "mibgscore.report.pdf",
     "reading_sr": "mibgscore.report.sr",
+    "sr_grades": "mibgscore.report.sr",
+    "pdf_bytes": "mibgscore.report.encapsulated",
     "encapsulated_pdf": "mibgscore.report.encapsulated",
 }
 
@@ -20,4 +22,5 @@ def __getattr__(name: str):  # heavy modules (matplotlib, weasyprint, highdicom)
 
 
 __all__ = ["Amendment", "ImageReference", "PriorComparison", "ReadingReport", "encapsulated_pdf",
-           "reading_html", "reading_pdf", "reading_sr", "render_overlay"]
+           "pdf_bytes", "reading_html", "reading_pdf", "reading_sr", "render_overlay",
+           "sr_grades"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,8 @@ CASES = (("normal", 101), ("limited", 102), ("extensive", 103))
 
 def main(outdir: str | Path) -> list[Path]:
     """Write overlay_<category>.png, report_page1.png and report_page1_fr.png to ``outdir``."""
+    from PIL import Image
+
     from mibgscore.anatomy.scheme import SIOPEN_KEYS
     from mibgscore.pipeline import score
     from mibgscore.report.overlay import render_overlay
@@ -33,8 +36,10 @@ def main(outdir: str | Path) -> list[Path]:
         result = score(scan)
         scored[category] = (scan, result)
         path = out / f"overlay_{category}.png"
-        render_overlay(scan, result, path,
-                       title=f"Simulated {category} case (seed {seed}): automatic reading")
+        png = render_overlay(scan, result,
+                             title=f"Simulated {category} case (seed {seed}): automatic reading")
+        with Image.open(io.BytesIO(png)) as im:  # smaller files for the repository
+            im.save(path, optimize=True)
         written.append(path)
 
     scan, result = scored["limited"]

@@ -76,14 +76,14 @@ LABELS: dict[str, dict[str, str]] = {
 SEGMENT_NAMES_FR: dict[str, str] = {
     "skull": "Cr\u00e2ne", "thoracic_cage": "Cage thoracique", "spine": "Rachis",
     "pelvis": "Bassin",
-    "right_upper_limb_proximal": "Membre sup\u00e9rieur droit, proximal",
-    "right_upper_limb_distal": "Membre sup\u00e9rieur droit, distal",
-    "left_upper_limb_proximal": "Membre sup\u00e9rieur gauche, proximal",
-    "left_upper_limb_distal": "Membre sup\u00e9rieur gauche, distal",
-    "right_lower_limb_proximal": "Membre inf\u00e9rieur droit, proximal",
-    "right_lower_limb_distal": "Membre inf\u00e9rieur droit, distal",
-    "left_lower_limb_proximal": "Membre inf\u00e9rieur gauche, proximal",
-    "left_lower_limb_distal": "Membre inf\u00e9rieur gauche, distal",
+    "right_upper_limb_proximal": "Membre sup. droit, proximal",
+    "right_upper_limb_distal": "Membre sup. droit, distal",
+    "left_upper_limb_proximal": "Membre sup. gauche, proximal",
+    "left_upper_limb_distal": "Membre sup. gauche, distal",
+    "right_lower_limb_proximal": "Membre inf. droit, proximal",
+    "right_lower_limb_distal": "Membre inf. droit, distal",
+    "left_lower_limb_proximal": "Membre inf. gauche, proximal",
+    "left_lower_limb_distal": "Membre inf. gauche, distal",
 }
 
 CURIE_NAMES_FR: dict[str, str] = {

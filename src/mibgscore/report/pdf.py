@@ -149,9 +149,19 @@ def reading_pdf(report: ReadingReport) -> bytes:
 def _environment():
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    return Environment(loader=PackageLoader("mibgscore.report", "templates"),
-                       autoescape=select_autoescape(["html"]), trim_blocks=True,
-                       lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("mibgscore.report", "templates"),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["css_string"] = _css_string
+    return env
+
+
+def _css_string(value: object) -> Any:
+    """Text for a CSS string inside <style> (no HTML entities there; quotes and < escaped)."""
+    from markupsafe import Markup
+
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3C ")
+    return Markup(text.replace("\n", " "))
 
 
 def _signed(n: int) -> str:

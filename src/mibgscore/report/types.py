@@ -265,10 +265,11 @@ class ReadingReport:
         """
         images = []
         uids = scan.study.sop_instance_uids
+        sop_class = scan.acquisition.sop_class_uid or NM_IMAGE_STORAGE
         for view, src in scan.sources.items():
             if view in ("anterior", "posterior") and uids:
                 images.append(ImageReference(view, uids[0] if len(uids) == 1 else
-                                             _uid_for(scan, view), src.frame + 1))
+                                             _uid_for(scan, view), src.frame + 1, sop_class))
         base: dict[str, Any] = dict(
             patient=scan.patient, study=scan.study, siopen=dict(result.siopen),
             curie=dict(result.curie), automatic=result, images=tuple(images))

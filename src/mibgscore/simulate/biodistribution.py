@@ -163,11 +163,11 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
     liv = logu(5.0, 12.0)
     big = 1.0 + 0.25 * (c.age_years < 2)
     ly = ysh + u(0.49, 0.55) * L
-    blob(canvas, act, (ly, -0.40 * W), (0.17 * L * big, 0.62 * W), liv, 11.0 * scale * 1.2,
+    blob(canvas, act, (ly, -0.47 * W), (0.16 * L * big, 0.55 * W), liv, 11.0 * scale * 1.2,
          0.45, angle=u(-20, -8), power=0.6)
-    blob(canvas, act, (ly - 0.05 * L, 0.10 * W), (0.09 * L * big, 0.42 * W), liv * 0.85,
-         6.0 * scale * 1.2, 0.3, angle=-15.0, power=0.6)
-    note("liver", ly, -0.40 * W)
+    blob(canvas, act, (ly - 0.06 * L, 0.02 * W), (0.07 * L * big, 0.36 * W), liv * u(0.5, 0.8),
+         5.0 * scale * 1.2, 0.25, angle=-15.0, power=0.6)
+    note("liver", ly, -0.47 * W)
 
     # spleen (posterior, patient's left), kidneys faint, adrenals sometimes
     if rng.random() < 0.7:

@@ -88,7 +88,7 @@ def sample_camera(rng: np.random.Generator, *, lehr_probability: float,
         mu_per_cm=float(rng.uniform(0.11, 0.15)),
         scatter_fraction=float(rng.uniform(0.08, 0.3)),
         scatter_fwhm_mm=float(rng.uniform(40.0, 90.0)),
-        star_fraction=float(rng.uniform(0.02, 0.1) if lehr else rng.uniform(0.0, 0.008)),
+        star_fraction=float(rng.uniform(0.06, 0.2) if lehr else rng.uniform(0.0, 0.01)),
         star_length_mm=float(rng.uniform(60.0, 140.0)),
         star_angle_deg=float(rng.choice([0.0, 30.0]) + rng.uniform(-3, 3)),
         posterior_sensitivity=float(rng.uniform(0.93, 1.07)),
@@ -106,7 +106,7 @@ def star_kernel(length_px: float, angle_deg: float, half: int | None = None) -> 
     m = max(n, half or 0)
     k = np.zeros((2 * m + 1, 2 * m + 1), dtype=np.float32)
     r = np.arange(1, n + 1, dtype=np.float32)
-    w = np.exp(-3.0 * r / n)
+    w = np.exp(-2.0 * r / n)
     for j in range(6):
         a = math.radians(angle_deg + 60.0 * j)
         rows = np.rint(m + r * math.cos(a)).astype(int)

@@ -44,9 +44,14 @@ MIRROR = {k: (k.replace("right", "left") if "right" in k else k.replace("left", 
           for k in SIOPEN_KEYS}
 
 
-def plan_grades(rng: np.random.Generator, category: str, forced: int | None = None
-                ) -> dict[str, int]:
-    """SIOPEN grade per segment with a total in the category's range."""
+def plan_grades(rng: np.random.Generator, category: str, forced: int | None = None,
+                grades: dict[str, int] | None = None) -> dict[str, int]:
+    """SIOPEN grade per segment with a total in the category's range.
+
+    ``grades`` (named segments, others 0) or ``forced`` (every segment) override the draw.
+    """
+    if grades is not None:
+        return {k: int(grades.get(k, 0)) for k in SIOPEN_KEYS}
     if forced is not None:
         return dict.fromkeys(SIOPEN_KEYS, forced)
     lo, hi = CATEGORY_TOTALS[category]
@@ -56,7 +61,7 @@ def plan_grades(rng: np.random.Generator, category: str, forced: int | None = No
         total = int(rng.choice([1, 2, 3], p=[0.3, 0.35, 0.35]))
     elif category == "moderate":
         vals = np.arange(lo, hi + 1)
-        p = 1.0 / (vals - 2.0)
+        p = 1.0 / (vals - 2.5) ** 1.2
         total = int(rng.choice(vals, p=p / p.sum()))
     else:
         vals = np.arange(lo, 61)
@@ -186,18 +191,19 @@ def draw_disease(rng: np.random.Generator, grades: dict[str, int], *, labels: np
     size_scale = float(np.clip((height_mm / 1200.0) ** 0.35, 0.7, 1.25))
     chord_scale = float(np.clip(height_mm / 1400.0, 0.45, 1.3)) ** 0.7
 
-    # diffuse lesions first
-    for key, plan in plans.items():
-        if plan.fraction <= 0.0:
-            continue
+    chords = np.array([MARROW_CHORD_CM.get(b, 1.2) for b in BONES], dtype=np.float32)
+    # local projected activity before the disease: lesions are drawn with a contrast to it
+    local = ndimage.gaussian_filter(act.layers.sum(axis=0), max(2.0, 10.0 / sp))
+
+    def diffuse(key: str, fraction: float) -> None:
         seg = smap == sidx[key]
         rows, cols = np.nonzero(seg)
         if rows.size == 0:
-            continue
+            return
         base = key.replace("right_", "").replace("left_", "")
         anchors.setdefault(base, int(rng.integers(0, 2)))
         order = _order_field(rng, key, rows, cols, limb_axes.get(key), anchors[base])
-        n = rows.size if plan.fraction >= 1.0 else int(round(plan.fraction * rows.size))
+        n = rows.size if fraction >= 1.0 else int(round(fraction * rows.size))
         n = max(1, min(n, rows.size))
         pick = np.argsort(order, kind="stable")[:n]
         pr, pc = rows[pick], cols[pick]
@@ -206,9 +212,10 @@ def draw_disease(rng: np.random.Generator, grades: dict[str, int], *, labels: np
         sub = np.zeros((r_hi - r_lo, c_hi - c_lo), dtype=np.float32)
         tex = 1.0 + 0.35 * ndimage.gaussian_filter(rng.normal(size=sub.shape), 1.5) / 0.19
         conc = float(math.exp(rng.uniform(math.log(8.0), math.log(30.0))))
-        chord = np.array([MARROW_CHORD_CM.get(BONES[b - 1], 1.2) for b in range(1, len(BONES) + 1)]
-                         )[labels[pr, pc] - 1] * chord_scale
-        sub[pr - r_lo, pc - c_lo] = conc * chord * np.clip(tex[pr - r_lo, pc - c_lo], 0.3, 2.0)
+        chord = chords[labels[pr, pc] - 1] * chord_scale
+        floor = float(rng.uniform(0.5, 1.0)) * local[pr, pc]
+        sub[pr - r_lo, pc - c_lo] = np.maximum(conc * chord, floor) * np.clip(
+            tex[pr - r_lo, pc - c_lo], 0.3, 2.0)
         sl = (slice(r_lo, r_hi), slice(c_lo, c_hi))
         act.add(sl, sub, np.where(sub > 0, depth[sl], 0.5).astype(np.float32))
         bones, counts = np.unique(labels[pr, pc], return_counts=True)
@@ -217,14 +224,23 @@ def draw_disease(rng: np.random.Generator, grades: dict[str, int], *, labels: np
         lesions.append(TruthLesion("diffuse", main, key, _curie_of(cmap, curie, pr, pc),
                                    rc, cc, None, n / rows.size))
 
-    # then discrete foci, apart from each other and from diffuse disease
-    dist_diffuse = None
-    if involved.any():
+    def distance_to_diffuse() -> np.ndarray | None:
+        if not involved.any():
+            return None
         rr, cc = np.nonzero(labels)
         box = (slice(rr.min(), rr.max() + 1), slice(cc.min(), cc.max() + 1))
-        dist_diffuse = np.full(labels.shape, np.inf, dtype=np.float32)
-        dist_diffuse[box] = ndimage.distance_transform_edt(~involved[box]) * sp
-    foci: list[tuple[float, float, float, float]] = []  # row, col, size_mm, fwhm_mm
+        dist = np.full(labels.shape, np.inf, dtype=np.float32)
+        dist[box] = ndimage.distance_transform_edt(~involved[box]) * sp
+        return dist
+
+    # diffuse lesions first
+    for key, plan in plans.items():
+        if plan.fraction > 0.0:
+            diffuse(key, plan.fraction)
+
+    # then discrete foci, apart from each other and from diffuse disease
+    dist_diffuse = distance_to_diffuse()
+    foci: list[tuple[str, int, int, float, float]] = []  # key, row, col, size_mm, fwhm_mm
     for key in SIOPEN_KEYS:
         plan = plans[key]
         if plan.foci == 0:
@@ -248,22 +264,32 @@ def draw_disease(rng: np.random.Generator, grades: dict[str, int], *, labels: np
             if dist_diffuse is not None and dist_diffuse[r, c] < 2.0 * f + size / 2:
                 continue
             ok = all(math.hypot((r - r2) * sp, (c - c2) * sp) >= 2.0 * max(f, f2)
-                     + 0.5 * (size + s2) for r2, c2, s2, f2 in foci)
-            if not ok:
-                continue
-            foci.append((r, c, size, f))
-            placed += 1
-            bone = BONES[int(labels[r, c]) - 1]
-            lesions.append(TruthLesion("focal", bone, key, CURIE_KEYS[int(cmap[r, c]) - 1],
-                                       r, c, round(size, 1), None))
-            y, x = canvas.to_body(r, c)
-            e = canvas.ellipse(y, x, size / 2, size / 2 * float(rng.uniform(0.75, 1.0)),
-                               float(rng.uniform(0, 180)))
-            if e is not None:
-                prof = np.sqrt(np.clip(1.0 - e[1], 0.0, None))
-                conc = float(math.exp(rng.uniform(math.log(20.0), math.log(120.0))))
-                act.add(e[0], (conc * size / 10.0 * prof).astype(np.float32),
-                        float(depth[r, c]))
+                     + 0.5 * (size + s2) for _, r2, c2, s2, f2 in foci)
+            if ok:
+                foci.append((key, r, c, size, f))
+                placed += 1
+        if plan.foci > 3 and placed <= 3 and plan.fraction == 0.0:
+            # no room for more than three distinct foci: grade 4 as a diffuse lesion instead
+            foci = [x for x in foci if x[0] != key]
+            diffuse(key, float(rng.uniform(0.2, 0.45)))
+            dist_diffuse = distance_to_diffuse()
+    for key, r, c, size, f in foci:
+        if dist_diffuse is not None and dist_diffuse[r, c] < 2.0 * f + size / 2:
+            continue
+        bone = BONES[int(labels[r, c]) - 1]
+        lesions.append(TruthLesion("focal", bone, key, CURIE_KEYS[int(cmap[r, c]) - 1],
+                                   r, c, round(size, 1), None))
+        y, x = canvas.to_body(r, c)
+        e = canvas.ellipse(y, x, size / 2, size / 2 * float(rng.uniform(0.75, 1.0)),
+                           float(rng.uniform(0, 180)))
+        if e is not None:
+            prof = np.sqrt(np.clip(1.0 - e[1], 0.0, None))
+            # peak contrast over the local activity after blurring: 0.8-6 times
+            contrast = float(math.exp(rng.uniform(math.log(0.8), math.log(6.0))))
+            sig2 = (f / 2.3548) ** 2 + (size / 4.0) ** 2
+            unit_peak = (math.pi / 6.0) * size ** 3 / 10.0 / (2.0 * math.pi * sig2)
+            conc = float(np.clip(contrast * float(local[r, c]) / unit_peak, 10.0, 400.0))
+            act.add(e[0], (conc * size / 10.0 * prof).astype(np.float32), float(depth[r, c]))
 
     # truth read back from the drawing
     s_frac, c_frac, s_grade, c_grade = {}, {}, {}, {}

@@ -103,7 +103,7 @@ def simulate_study(seed: int, *, category: str | None = None,
 
     act, findings = normal_uptake(child, anatomy, canvas, rng, pitfall_rate=params.pitfall_rate)
     siopen, curie = load_scheme("siopen"), load_scheme("curie")
-    grades = plan_grades(rng, category, params.forced_grade)
+    grades = plan_grades(rng, category, params.forced_grade, params.grades)
     px = {k: canvas.to_pixel(*v) for k, v in anatomy.landmarks.items()}
     axes = {}
     for side in ("right", "left"):
@@ -117,7 +117,9 @@ def simulate_study(seed: int, *, category: str | None = None,
         curie=curie, canvas=canvas, act=act, fwhm_of=camera.lesion_fwhm_mm,
         height_mm=child.height_mm, limb_axes=axes)
     tumour = []
-    if category != "normal" and params.forced_grade != 0 and rng.random() < 0.55:
+    forced = params.grades is not None or params.forced_grade is not None
+    diseased = any(grades.values()) if forced else category != "normal"
+    if diseased and rng.random() < 0.55:
         tumour = soft_tissue_tumour(child, anatomy, canvas, act, rng)
     findings = findings + tumour
     anterior, posterior = acquire(act, anatomy.thickness_cm, spacing, camera, rng)

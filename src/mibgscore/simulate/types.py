@@ -41,6 +41,9 @@ class SimulationParams:
         Weights of normal, limited, moderate, extensive when no category is asked for.
     forced_grade : int or None
         Test mode: every SIOPEN segment is given this grade (0-6).
+    grades : dict of str to int, optional
+        Test mode: these SIOPEN grades for the segments named (the others 0); wins over
+        ``forced_grade``. A grade is not reached when the segment has no room for the foci.
     pitfall_rate : float
         Scales the probability of each optional normal-uptake pitfall (brown fat, failed
         thyroid block, contamination, injection site); 0 switches them off.
@@ -50,8 +53,9 @@ class SimulationParams:
     matrix_weights: tuple[float, float] = (0.75, 0.25)
     counts_per_view: tuple[float, float] = (0.3e6, 3.0e6)
     lehr_probability: float = 0.6
-    category_weights: tuple[float, float, float, float] = (0.2, 0.3, 0.32, 0.18)
+    category_weights: tuple[float, float, float, float] = (0.18, 0.3, 0.34, 0.18)
     forced_grade: int | None = None
+    grades: dict[str, int] | None = None
     pitfall_rate: float = 1.0
 
     def __post_init__(self) -> None:
@@ -60,6 +64,9 @@ class SimulationParams:
             raise ValueError(f"age range {self.age_years} is not within 0.5-16 years")
         if self.forced_grade is not None and not 0 <= self.forced_grade <= 6:
             raise ValueError(f"forced grade {self.forced_grade} is not 0-6")
+        if self.grades is not None and any(
+                k not in SIOPEN_KEYS or not 0 <= g <= 6 for k, g in self.grades.items()):
+            raise ValueError(f"grades {self.grades} name unknown segments or grades")
         if len(self.category_weights) != 4 or min(self.category_weights) < 0:
             raise ValueError("category_weights needs four non-negative weights")
 

@@ -16,7 +16,7 @@ PRE_SMOOTH_PX = 0.7
 """Gaussian sigma (pixels) applied to each view before the geometric mean (tames zero counts)."""
 
 
-PROFILE_GROW_MM = 4.0
+PROFILE_GROW_MM = 2.0
 """The thickness profile is drawn on the body outline grown by this much (mm)."""
 
 
@@ -64,11 +64,12 @@ def combine_views(anterior: np.ndarray | None, posterior: np.ndarray | None,
     # the outline is drawn where counts fade; tissue reaches a little beyond it
     px = float(np.mean(spacing_mm))
     grow = max(1, int(round(PROFILE_GROW_MM / px)))
-    outer = ndi.binary_dilation(body, iterations=grow)  # & ~valleys(combined, px)
+    outer = ndi.binary_dilation(body, iterations=grow) & ~valleys(combined, px)
     return ViewImages(combined=combined, variance=variance, noise_gain=gain,
                       reference_counts=reference, body=body,
                       spacing_mm=(float(spacing_mm[0]), float(spacing_mm[1])),
-                      n_views=len(views), profile=chord_profile(outer))
+                      n_views=len(views), profile=chord_profile(outer, px)[0],
+                      central=chord_profile(body & ~valleys(combined, px), px)[1])
 
 
 def valleys(combined: np.ndarray, px: float, *, width_mm: float = 25.0,
@@ -152,16 +153,34 @@ def masked_smooth(image: np.ndarray, weight: np.ndarray, sigma: float,
     return out.astype(np.float32), den
 
 
-def chord_profile(body: np.ndarray) -> np.ndarray:
-    """Relative tissue thickness across the body, row by row: an elliptic chord per run.
+MU_PER_MM = 0.012
+"""Effective linear attenuation of 123I photons (159 keV) in soft tissue, per mm."""
 
-    Each horizontal run of body pixels (trunk, a limb, the head) is taken as the cross-section
-    of an elliptic cylinder: thickness ``sqrt(1 - x^2)`` with x from -1 to 1 across the run.
+DEPTH_PER_WIDTH = 0.75
+"""Front-to-back depth of a body part over its width (elliptic cross-sections)."""
+
+
+def chord_profile(body: np.ndarray, px: float = 2.5) -> tuple[np.ndarray, np.ndarray]:
+    """Expected soft-tissue counts (relative) across the body, row by row, from its thickness.
+
+    Each horizontal run of body pixels (trunk, a limb, the head) is the cross-section of an
+    elliptic cylinder of depth ``DEPTH_PER_WIDTH`` times its width; the geometric mean of a
+    uniform source of thickness t is proportional to ``t * exp(-mu t / 2)``, which this
+    returns relative to t = 100 mm.
+
+    Parameters
+    ----------
+    body : ndarray of shape (rows, cols), bool
+        Body outline (runs split where two parts touch).
+    px : float
+        Pixel size in mm.
 
     Returns
     -------
-    ndarray of shape (rows, cols), float32
-        0 outside the body, up to 1 on the middle of each run.
+    profile : ndarray of shape (rows, cols), float32
+        0 outside the body.
+    central : ndarray of shape (rows, cols), bool
+        Pixels in the middle 60 % of their run (where the profile is reliable).
     """
     rows, cols = body.shape
     idx = np.broadcast_to(np.arange(cols), (rows, cols))
@@ -169,12 +188,15 @@ def chord_profile(body: np.ndarray) -> np.ndarray:
     right = np.minimum.accumulate(np.where(~body, idx, cols)[:, ::-1], axis=1)[:, ::-1]
     width = (right - left - 1).astype(np.float32)
     x = (idx - left - 0.5) / np.maximum(width, 1.0) * 2.0 - 1.0
-    prof = np.sqrt(np.clip(1.0 - x * x, 0.0, 1.0)).astype(np.float32)
-    return np.where(body, prof, 0.0).astype(np.float32)
+    t = DEPTH_PER_WIDTH * width * px * np.sqrt(np.clip(1.0 - x * x, 0.0, 1.0))
+    ref = 100.0 * np.exp(-MU_PER_MM * 50.0)
+    prof = t * np.exp(-MU_PER_MM * t / 2.0) / ref
+    central = body & (np.abs(x) < 0.6)
+    return np.where(body, prof, 0.0).astype(np.float32), central
 
 
 def soft_tissue_level(images: ViewImages, exclude: np.ndarray, *,
-                      window_mm: float = 60.0, percentile: float = 40.0,
+                      window_mm: float | tuple[float, float] = 60.0, percentile: float = 40.0,
                       block_mm: float = 6.0, blur_mm: float = 4.0,
                       with_level: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Counts of normal soft tissue at each pixel: thickness profile times a robust local level.
@@ -191,8 +213,8 @@ def soft_tissue_level(images: ViewImages, exclude: np.ndarray, *,
         Combined views.
     exclude : ndarray of shape (rows, cols), bool
         Pixels not to use (organ uptake).
-    window_mm : float
-        Side of the square window of the percentile, in mm.
+    window_mm : float or (float, float)
+        Window of the percentile (rows, cols), in mm.
     percentile : float
         Percentile within the window (0-100); its bias under noise is removed.
     block_mm : float
@@ -210,17 +232,22 @@ def soft_tissue_level(images: ViewImages, exclude: np.ndarray, *,
     img = images.combined
     rows, cols = img.shape
     dr, dc = images.spacing_mm
-    # block_mm = max(block_mm, window_mm / 9.0)
+    win_r, win_c = (window_mm, window_mm) if np.isscalar(window_mm) else window_mm
+    block_mm = max(block_mm, min(win_r, win_c) / 9.0)
     br = max(1, int(round(block_mm / dr)))
     bc = max(1, int(round(block_mm / dc)))
     pr, pc = (-rows) % br, (-cols) % bc
-    prof = images.profile if images.profile is not None else chord_profile(images.body)
-    usable = images.body & ~exclude & (prof > 0.4)
+    px = float(np.mean(images.spacing_mm))
+    if images.profile is not None:
+        prof, central = images.profile, images.central
+    else:
+        prof, central = chord_profile(images.body, px)
+    usable = central & ~exclude
     if usable.sum() < 50:
-        usable = images.body & (prof > 0.4)
+        usable = central
         if usable.sum() < 50:
             usable = np.ones_like(images.body)
-    safe = np.maximum(prof, 0.4)
+    safe = np.maximum(prof, 0.05)
     ratio = img / safe
     a = np.pad(ratio * usable, ((0, pr), (0, pc)))
     u = np.pad(usable, ((0, pr), (0, pc))).astype(np.float32)
@@ -235,8 +262,8 @@ def soft_tissue_level(images: ViewImages, exclude: np.ndarray, *,
     block_var = vpad.reshape(rb, br, cb, bc).sum(axis=(1, 3)) / np.maximum(nums, 1) ** 2
     idx = ndi.distance_transform_edt(~good, return_distances=False, return_indices=True)
     filled = means[tuple(idx)]
-    size_r = max(3, int(round(window_mm / (br * dr))) | 1)
-    size_c = max(3, int(round(window_mm / (bc * dc))) | 1)
+    size_r = max(3, int(round(win_r / (br * dr))) | 1)
+    size_c = max(3, int(round(win_c / (bc * dc))) | 1)
     low = ndi.percentile_filter(filled, percentile, size=(size_r, size_c), mode="nearest")
     # a low percentile of noisy block means sits below the true level by about z_p block SDs
     z_p = float(_norm_ppf(percentile / 100.0))
@@ -248,7 +275,6 @@ def soft_tissue_level(images: ViewImages, exclude: np.ndarray, *,
     if up.shape != img.shape:  # zoom rounding
         up = np.pad(up, ((0, rows - up.shape[0]), (0, cols - up.shape[1])), mode="edge")
     level = up * prof
-    px = float(np.mean(images.spacing_mm))
     level = ndi.gaussian_filter(level, blur_mm / px)
     floor = 0.02 * images.reference_counts
     expected = np.maximum(level, floor).astype(np.float32)

@@ -19,7 +19,6 @@ from scipy import ndimage as ndi
 from mibgscore.uptake.images import (
     combine_views,
     kernel_power,
-    masked_smooth,
     soft_tissue_level,
 )
 from mibgscore.uptake.landmarks import Frame, trunk_frame
@@ -44,8 +43,9 @@ class UptakeParams:
         Gaussian sigma (mm) of the organ surface used as the expected counts inside organs.
     bone_margin_mm : float
         The fitted skeleton is grown by this much before soft tissue around it is sampled.
-    bone_free_mm : float
-        Gaussian sigma (mm) of the soft-tissue mean around bone (the expected counts on bone).
+    level_window_mm : tuple of float
+        Window (rows, cols) in mm over which the soft-tissue level is taken (wide, so that
+        diffuse disease of large bones stands out).
     """
 
     smooth_mm: float = 4.0
@@ -53,7 +53,7 @@ class UptakeParams:
     hot_z: float = 4.0
     organ_surface_mm: float = 7.0
     bone_margin_mm: float = 3.0
-    bone_free_mm: float = 8.0
+    level_window_mm: tuple[float, float] = (80.0, 140.0)
 
 
 def find_normal_uptake(body: Any, skeleton: Any, *,
@@ -117,17 +117,21 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     for f in findings:
         mask |= f.mask
     grow = max(1, int(round(4.0 / px)))
-    soft, level = soft_tissue_level(images, ndi.binary_dilation(mask, iterations=grow),
-                                    with_level=True)
-    # bone is invisible on a normal scan: at a bone pixel, expect what the soft tissue
-    # around the bone shows (a Gaussian mean over non-bone, non-finding pixels), or the
-    # thickness-profile level where too little soft tissue lies near (skull, pelvis)
+    # bone is invisible on a normal scan: the level of soft tissue is read off the non-bone,
+    # non-finding middle of each body part over a wide window, and drawn back through the
+    # thickness profile
     keep_out = ndi.binary_dilation(bone_labels > 0, iterations=max(1, int(round(
         params.bone_margin_mm / px)))) | ndi.binary_dilation(mask, iterations=grow)
-    free = images.body & ~keep_out
-    near, weight = masked_smooth(g, free, params.bone_free_mm / px)
-    trust = np.clip((weight - 0.05) / 0.25, 0.0, 1.0)
-    soft = (trust * near + (1.0 - trust) * soft).astype(np.float32)
+    soft, level = soft_tissue_level(images, keep_out, window_mm=params.level_window_mm,
+                                    percentile=50.0, with_level=True)
+    # the head is nearly all bone, and its normal look (scalp rim, cold brain) is its own:
+    # there, the level is taken locally
+    head = np.zeros_like(mask)
+    head[: int(max(frame.neck, 0))] = True
+    if head.any():
+        local = soft_tissue_level(images, ndi.binary_dilation(mask, iterations=grow))
+        w = ndi.gaussian_filter(head.astype(np.float32), 10.0 / px)
+        soft = (w * local + (1.0 - w) * soft).astype(np.float32)
     surface = ndi.gaussian_filter(g, params.organ_surface_mm / px)
     expected = np.where(mask, np.maximum(soft, surface), soft).astype(np.float32)
     logger.debug("normal uptake: %s", ", ".join(f.label for f in findings) or "none")
@@ -186,15 +190,15 @@ def _organ_zones(ctx: _Context) -> list[tuple[str, np.ndarray, float, int]]:
     big = (0.22 * wmm) ** 2
     return [
         ("heart", ctx.box(f.thorax_top + 0.3 * th, f.thorax_bottom + 0.05 * th,
-                          m - 0.35 * w, m + 0.95 * w), big, 1),
+                          m - 0.35 * w, m + 0.95 * w), 0.4 * big, 1),
         ("liver", ctx.box(f.thorax_top + 0.45 * th, f.thorax_bottom + 0.6 * ab,
-                          m - 1.3 * w, m + 0.45 * w), big, 1),
+                          m - 1.3 * w, m + 0.45 * w), 0.6 * big, 1),
         ("spleen", ctx.box(f.thorax_top + 0.55 * th, f.thorax_bottom + 0.45 * ab,
-                           m + 0.3 * w, m + 1.3 * w), 0.5 * big, 1),
+                           m + 0.3 * w, m + 1.3 * w), 0.25 * big, 1),
         ("bladder", ctx.box(f.pelvis_top + 0.3 * pv, f.pelvis_bottom + 0.25 * pv,
-                            m - 0.45 * w, m + 0.45 * w), 0.5 * big, 1),
+                            m - 0.45 * w, m + 0.45 * w), 0.2 * big, 1),
         ("kidney", ctx.box(f.thorax_bottom - 0.15 * th, f.thorax_bottom + 0.8 * ab,
-                           m - 0.9 * w, m + 0.9 * w), 0.3 * big, 2),
+                           m - 0.9 * w, m + 0.9 * w), 0.2 * big, 2),
         ("salivary_glands", ctx.box(f.face_top, f.neck + 0.06 * th, m - 0.9 * w, m + 0.9 * w),
          0.02 * big, 6),
     ]
@@ -270,7 +274,7 @@ def _other_findings(ctx: _Context, hot: np.ndarray) -> list[UptakeFinding]:
                 and lateral > 1.5 * f.spine_half_width and on_bone < 0.5:
             out.append(ctx.finding("brown_fat", full))
         elif f.thorax_bottom - 0.3 * (f.thorax_bottom - f.thorax_top) <= rc <= f.pelvis_bottom \
-                and lateral < 0.9 * w and area > (0.18 * wmm) ** 2 \
+                and lateral < 0.9 * w and area > (0.25 * wmm) ** 2 and peak > 2.0 \
                 and width > 2.2 * f.spine_half_width and height < 3 * width \
                 and region.sum() / max(height * width, 1) > 0.45:
             out.append(ctx.finding("soft_tissue_tumour", full))

@@ -85,7 +85,10 @@ class ViewImages:
     n_views : int
         1 or 2.
     profile : ndarray of shape (rows, cols), float32, or None
-        Relative tissue thickness across the body (0-1), see ``images.chord_profile``.
+        Expected relative soft-tissue counts from the body's thickness
+        (``images.chord_profile``).
+    central : ndarray of shape (rows, cols), bool, or None
+        Pixels in the middle of their body part, where that profile is reliable.
     """
 
     combined: np.ndarray
@@ -96,6 +99,7 @@ class ViewImages:
     spacing_mm: tuple[float, float]
     n_views: int
     profile: np.ndarray | None = None
+    central: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -78,7 +78,7 @@ def overlay_name(file: str, study_uid: str | None) -> str:
     Examples
     --------
     >>> overlay_name("/data/case_001.dcm", "1.2.3")
-    'case_001-1bba3e0c.png'
+    'case_001-c47f5b18.png'
     """
     tag = hashlib.sha256((study_uid or file).encode()).hexdigest()[:8]
     stem = Path(file).name
@@ -162,11 +162,7 @@ class _Sink:
         exists = path.is_file() and path.stat().st_size > 0 and not fresh
         if exists:
             _drop_partial_line(path)
-            with path.open(newline="", encoding="utf-8") as fh:
-                header = next(csv.reader(fh), [])
-            if tuple(header) != columns:
-                raise InputError(f"exists with other columns ({', '.join(header[:4])}...); "
-                                 "choose another --out or move it away.", path=path)
+            _check_header(path, columns)
         self.fh = path.open("a" if exists else "w", newline="", encoding="utf-8")
         self.writer = csv.DictWriter(self.fh, fieldnames=list(columns), extrasaction="ignore")
         if not exists:
@@ -187,6 +183,16 @@ class _Sink:
 
     def close(self) -> None:
         self.fh.close()
+
+    def drop(self, study_uid: str, file: str) -> None:
+        """Remove the rows of one study (scored again because its file changed)."""
+        self.close()
+        rows = [r for r in _read_rows(self.path)
+                if (r.get("study_uid", ""), r.get("file", "")) != (study_uid, file)]
+        _rewrite(self.path, self.columns, rows)
+        self.fh = self.path.open("a", newline="", encoding="utf-8")
+        self.writer = csv.DictWriter(self.fh, fieldnames=list(self.columns),
+                                     extrasaction="ignore")
 
 
 def _drop_partial_line(path: Path) -> None:
@@ -217,8 +223,23 @@ def _rewrite(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -
     os.replace(tmp, path)
 
 
-def _recover(results: Path, lesions: Path, ledger: Path) -> set[str]:
-    """Keys already done; drop rows a kill left without their ledger entry."""
+def _check_header(path: Path, columns: tuple[str, ...]) -> None:
+    """Refuse to append to (or clean up) a CSV file that another program wrote."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        header = next(csv.reader(fh), [])
+    if tuple(header) != columns:
+        raise InputError(f"exists with other columns ({', '.join(header[:4])}...); choose "
+                         "another --out or move it away.", path=path)
+
+
+def _recover(results: Path, lesions: Path, ledger: Path
+             ) -> tuple[set[str], set[tuple[str, str]]]:
+    """Keys and (study_uid, file) pairs already done; drop rows a kill left unfinished."""
+    for path, columns in ((results, RESULT_COLUMNS), (lesions, LESION_COLUMNS),
+                          (ledger, _LEDGER_COLUMNS)):
+        _check_header(path, columns)
     done_rows = _read_rows(ledger)
     done = {r["key"] for r in done_rows if r.get("key")}
     known = {(r.get("study_uid", ""), r.get("file", "")) for r in done_rows}
@@ -228,7 +249,12 @@ def _recover(results: Path, lesions: Path, ledger: Path) -> set[str]:
         if len(keep) != len(rows):
             logger.info("dropping %d unfinished rows from %s", len(rows) - len(keep), path.name)
             _rewrite(path, columns, keep)
-    return done
+    return done, known
+
+
+_NOT_SCANS = frozenset({".csv", ".png", ".jpg", ".jpeg", ".txt", ".json", ".xlsx", ".html",
+                        ".pdf", ".done", ".tmp", ".npz", ".npy", ".xml", ".log", ".md", ".py",
+                        ".toml"})
 
 
 def _count_inputs(paths: list[Path]) -> int:
@@ -238,8 +264,7 @@ def _count_inputs(paths: list[Path]) -> int:
         if p.is_dir():
             n += sum(1 for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")
                      and f.name.upper() != "DICOMDIR"
-                     and f.suffix.lower() not in (".csv", ".png", ".txt", ".json", ".xlsx",
-                                                  ".html", ".pdf", ".done", ".tmp"))
+                     and f.suffix.lower() not in _NOT_SCANS)
         elif p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
             with zipfile.ZipFile(p) as z:
                 n += sum(1 for i in z.infolist() if not i.is_dir())
@@ -301,7 +326,7 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
     if overlays:
         Path(overlays).mkdir(parents=True, exist_ok=True)
 
-    done = _recover(results_path, lesions_path, ledger_path)
+    done, known = _recover(results_path, lesions_path, ledger_path)
     summary = BatchSummary(results=str(results_path), lesions=str(lesions_path),
                            failures=str(failures_path), overlay_dir=overlays)
     sinks = {
@@ -314,6 +339,10 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
 
     def record(key: str, outcome: dict[str, Any]) -> None:
         if outcome["ok"]:
+            pair = (outcome["row"]["study_uid"], outcome["row"]["file"])
+            if pair in known:  # same study and file, new bytes: replace its rows
+                sinks["results"].drop(*pair)
+                sinks["lesions"].drop(*pair)
             sinks["results"].write([outcome["row"]])
             if outcome["lesions"]:
                 sinks["lesions"].write(outcome["lesions"])
@@ -353,6 +382,9 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
         else:
             _run_pool(jobs(), workers or os.cpu_count() or 1, overlays, record)
     finally:
+        if bar.n and bar.total != bar.n:
+            bar.total = bar.n  # the file count was an estimate of the study count
+            bar.refresh()
         bar.close()
         for sink in sinks.values():
             sink.close()

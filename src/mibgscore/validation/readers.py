@@ -192,3 +192,41 @@ def write_wide_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
         for r in rows:
             writer.writerow({k: "" if r.get(k) is None else r.get(k) for k in present})
     return path
+
+
+def truth_readings(sim_dir: str | Path, *, reader: str = "truth") -> list[dict[str, Any]]:
+    """Wide-form readings from the ``truth.csv`` of ``mibgscore simulate`` (or
+    :func:`mibgscore.simulate.write_studies`), identified by the DICOM headers of its files.
+
+    Parameters
+    ----------
+    sim_dir : str or Path
+        Folder holding ``truth.csv`` and the ``case_*.dcm`` files it names.
+    reader : str
+        Reader name given to the truth.
+
+    Returns
+    -------
+    list of dict
+        One row per study: ``patient_id``, ``study_date`` (YYYY-MM-DD), ``study_uid``,
+        ``reader`` and the SIOPEN and Curie grades.
+    """
+    import pydicom
+
+    folder = Path(sim_dir)
+    with (folder / "truth.csv").open(newline="", encoding="utf-8") as fh:
+        truth = list(csv.DictReader(fh))
+    rows = []
+    for t in truth:
+        ds = pydicom.dcmread(folder / t["file"], stop_before_pixels=True)
+        date = str(ds.get("StudyDate", "") or "")
+        row: dict[str, Any] = {
+            "patient_id": str(ds.get("PatientID", "") or "") or None,
+            "study_date": f"{date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 else None,
+            "study_uid": str(ds.StudyInstanceUID),
+            "reader": reader,
+        }
+        for key in (*SIOPEN_KEYS, "siopen_total", *CURIE_COLUMNS, "curie_total"):
+            row[key] = int(t[key])
+        rows.append(row)
+    return rows

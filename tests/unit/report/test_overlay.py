@@ -54,6 +54,17 @@ def test_png_file_and_size(case, tmp_path):
     assert rgb.shape[0] >= 900 and rgb.shape[1] >= 900, rgb.shape
 
 
+def test_low_confidence_segments_are_flagged(case):
+    scan, result = case  # the pelvis grade has confidence 0.55
+
+    def flagged(rgb):  # the highlight behind a flagged table row
+        return int((np.abs(rgb - np.array([0xff, 0xf2, 0xa8])).sum(axis=2) < 6).sum())
+
+    low = flagged(_rgb(render_overlay(scan, result)))
+    sure = dataclasses.replace(result, siopen_confidence={k: 0.95 for k in result.siopen})
+    assert low > 1000 and flagged(_rgb(render_overlay(scan, sure))) == 0, low
+
+
 def test_lesions_are_ringed_on_both_views_where_the_hot_spots_are(clean):
     _, _, marked, bare = clean
     top = 90  # below the titles

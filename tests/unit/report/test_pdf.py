@@ -1,8 +1,8 @@
 """The reading report: HTML contents (fast) and two WeasyPrint PDFs read back by pdftotext."""
 
 import dataclasses
-import re
 import datetime as dt
+import re
 import shutil
 import subprocess
 
@@ -59,6 +59,18 @@ def test_pdf_in_english_and_french(report, tmp_path):
     fr = reading_pdf(dataclasses.replace(report, language="fr", signed_at=None,
                                          amendments=()))
     text_fr = _text(fr, tmp_path)
-    for needle in ("PAT-0042", "Total SIOPEN", "Usage recherche uniquement",
+    for needle in ("PAT-0042", "Total SIOPEN", "ce n'est pas un dispositif",
                    "NON SIGNÉ - brouillon", "17/05/2025", "Bassin"):
         assert needle in text_fr, needle
+    # the page footer (a CSS string) carries the statement too, without HTML entities
+    assert re.search("n'est pas un dispositif médical \u2014 +mibgscore", text_fr), text_fr
+
+
+def test_html_of_a_reading_without_automatic_score_or_overlay(case):
+    scan, result = case
+    report = ReadingReport(patient=scan.patient, study=scan.study, siopen=result.siopen,
+                           curie=result.curie, language="fr")
+    html = reading_html(report)
+    assert "Pas de score automatique" in html
+    assert "NON SIGNÉ - brouillon" in html
+    assert "<img" not in html

@@ -21,6 +21,7 @@
   viewer.drawLesions = (ctx, p) => { viewer.lesions = p.ownLesions || []; base(ctx, p); };
   viewer.draw();
   const hi = document.getElementById("win-hi");
+  if (viewer.panels.length) hi.value = viewer.panels[0].hi;
   hi.addEventListener("input", () => viewer.setWindow("all", null, +hi.value));
   document.getElementById("show-lesions").addEventListener("change", e => { viewer.showLesions = e.target.checked; viewer.draw(); });
   document.getElementById("zoom-in").addEventListener("click", () => viewer.zoom(1.25));

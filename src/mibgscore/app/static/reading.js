@@ -181,6 +181,8 @@
     if (views.anterior) viewer.addPanel({ id: "anterior", label: W.anterior, ...views.anterior, spacing, segMap, markers: ["R", "L"] });
     if (views.posterior) viewer.addPanel({ id: "posterior", label: W.posterior, ...views.posterior, spacing, segMap, mirror: true, markers: ["L", "R"] });
     viewer.setHighlight(selected + 1);
+    const first = viewer.panels[0];
+    if (first) { $("win-lo").value = first.lo; $("win-hi").value = first.hi; }
     highlightRow();
     document.body.dataset.viewerReady = "1";
   }

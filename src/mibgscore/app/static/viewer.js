@@ -47,8 +47,8 @@ class Viewer {
     this.container.append(wrap);
     let max = 0;
     for (let i = 0; i < p.data.length; i++) if (p.data[i] > max) max = p.data[i];
-    const panel = Object.assign({ lo: 0, hi: 35, mirror: false, segMap: null, markers: ["R", "L"] },
-      p, { wrap, canvas, max: max || 1, img: document.createElement("canvas"), seg: null });
+    const panel = Object.assign({ lo: 0, hi: defaultUpper(p.data, max), mirror: false, segMap: null,
+      markers: ["R", "L"] }, p, { wrap, canvas, max: max || 1, img: document.createElement("canvas"), seg: null });
     panel.img.width = p.cols; panel.img.height = p.rows;
     this.panels.push(panel);
     this.bind(panel);
@@ -252,6 +252,19 @@ class Viewer {
     });
     c.addEventListener("mouseleave", () => { if (this.readout) this.readout.textContent = ""; });
   }
+}
+
+// Default upper threshold (% of max): the 99.7th percentile of the counts inside the body, so
+// that bone and lesions show even when the liver or the bladder is far hotter.
+function defaultUpper(data, max) {
+  if (!max) return 100;
+  const sample = [];
+  const step = Math.max(1, Math.floor(data.length / 50000));
+  for (let i = 0; i < data.length; i += step) if (data[i] > 0.02 * max) sample.push(data[i]);
+  if (sample.length < 10) return 100;
+  sample.sort((a, b) => a - b);
+  const q = sample[Math.floor(0.997 * (sample.length - 1))];
+  return Math.max(2, Math.min(100, Math.round(100 * q / max)));
 }
 
 function geometricMean(a, b) {

@@ -32,8 +32,19 @@
       body.append(el("tr", {}, el("td", { colspan: "10", class: "muted", text: W.no_studies })));
       return;
     }
+    // a study with an earlier scored study of the same patient gets a follow-up link
+    const earlier = r => rows.some(o => o.patient_id && o.patient_id === r.patient_id && o.id !== r.id &&
+      o.study_date && r.study_date && o.study_date < r.study_date && o.siopen_total != null);
     for (const r of shown) {
-      const open = el("a", { class: "button", href: `/studies/${r.id}`, text: W.open });
+      const open = el("span", { class: "row-links" }, el("a", { class: "button", href: `/studies/${r.id}`, text: W.open }));
+      if (earlier(r) && r.siopen_total != null)
+        open.append(" ", el("a", { class: "button", href: `/studies/${r.id}/followup`, text: W.followup }));
+      if (boot.role === "admin")
+        open.append(" ", el("button", { class: "danger", text: W.delete, onclick: async () => {
+          if (!confirm(W.confirm_delete)) return;
+          await api("DELETE", `/api/studies/${r.id}`);
+          load();
+        } }));
       const tr = el("tr", { "data-study": r.id, class: "study-row" },
         el("td", {}, el("a", { href: `/studies/${r.id}`, text: r.patient_name || "—" })),
         el("td", { text: r.patient_id || "—" }),

@@ -1,0 +1,66 @@
+"""`mibgscore batch` in a subprocess: kill -9 in the middle, then a re-run completes it."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mibgscore.validation.batch import score_cohort
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory):
+    from mibgscore.simulate import write_studies
+
+    folder = tmp_path_factory.mktemp("sim")
+    write_studies(folder, 3, seed=12)
+    return folder
+
+
+def test_kill_9_mid_batch_then_rerun_completes_without_rescoring(studies, tmp_path):
+    out = tmp_path / "results.csv"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "mibgscore.cli.main", "batch", str(studies), "--out", str(out),
+           "--workers", "2", "--quiet"]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if out.is_file() and len(_rows(out)) >= 1:
+                break
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # kill -9 the batch and its workers
+        proc.wait()
+    assert out.is_file(), "the batch wrote nothing before the kill"
+    assert 1 <= len(_rows(out)) <= 3
+    finished = {r["key"] for r in _rows(out.with_name("results.csv.done"))}
+    summary = score_cohort([studies], out, workers=1, progress=False)
+    rows = _rows(out)
+    assert len(rows) == 3, rows
+    assert len({r["study_uid"] for r in rows}) == 3, "a study was written twice"
+    assert summary.skipped == len(finished), "finished studies must not be scored again"
+    assert summary.scored == 3 - len(finished)
+
+
+
+
+def test_cli_batch_prints_a_summary_and_refuses_a_foreign_results_file(studies, tmp_path):
+    out = tmp_path / "results.csv"
+    out.write_text("a,b\n1,2\n")
+    proc = subprocess.run([sys.executable, "-m", "mibgscore.cli.main", "batch", str(studies),
+                           "--out", str(out), "--quiet"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "results.csv: exists with other columns" in proc.stderr
