@@ -76,6 +76,34 @@ def evaluate(seed: int, *, use_age: bool) -> dict:
     return out
 
 
+def evaluate_phantom2(seed: int) -> dict:
+    """Fit one case of the independent phantom2 simulator (bone map only, no positions)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from phantom2 import generate_case
+
+    case = generate_case(seed)
+    scan = case.scan
+    t0 = time.perf_counter()
+    body = find_body(scan)
+    sk = fit_skeleton(body, age_years=scan.patient.age_years, height_cm=scan.patient.height_cm)
+    seconds = time.perf_counter() - t0
+    labels = sk.bone_labels[::-1] if body.flipped_rows else sk.bone_labels
+    true = case.bone_labels.astype(np.int16)
+    out: dict = {"seed": seed, "seconds": seconds, "age": scan.patient.age_years,
+                 "confidence": sk.confidence,
+                 "flip_ok": body.flipped_rows == bool(case.truth["meta"]["feet_first"]),
+                 "pose": "/".join(case.truth["meta"]["arm_pose"])}
+    scheme = load_scheme("curie")  # whole bones only: no position map needed
+    fit = scheme.segment_map(labels)
+    tru = scheme.segment_map(true)
+    out["curie"] = {seg.key: dice(fit == i + 1, tru == i + 1)
+                    for i, seg in enumerate(scheme.segments) if not seg.soft_tissue}
+    out["bone_dice"] = dice(labels > 0, true > 0)
+    return out
+
+
 def render(result: dict, path: Path) -> None:
     """Anterior view, inverted grey, fitted (solid) and true (dotted) SIOPEN outlines."""
     import matplotlib
@@ -168,7 +196,27 @@ def main() -> None:
                     help="folder for skeleton_fit_sim_<seed>.png images")
     ap.add_argument("--bone-scan", type=Path, default=None,
                     help="render the fit on JPEG-LL.dcm to this PNG and stop")
+    ap.add_argument("--phantom2", action="store_true",
+                    help="use the independent phantom2 simulator (Curie segments, whole bones)")
     args = ap.parse_args()
+    if args.phantom2:
+        rows = [evaluate_phantom2(seed) for seed in range(args.seed, args.seed + args.n)]
+        for r in rows:
+            mean = np.nanmean(list(r["curie"].values()))
+            print(f"seed {r['seed']}: age {r['age']:4.1f} y, pose {r['pose']:14s} bone Dice "
+                  f"{r['bone_dice']:.3f}, Curie mean Dice {mean:.3f}, orientation "
+                  f"{'ok' if r['flip_ok'] else 'WRONG'}", flush=True)
+        print(f"\nphantom2, {len(rows)} cases, seeds {args.seed}-{args.seed + args.n - 1}")
+        print(f"orientation right in {sum(r['flip_ok'] for r in rows)}/{len(rows)}")
+        print(f"bone Dice (any bone): median {np.median([r['bone_dice'] for r in rows]):.3f}")
+        print("\nCURIE segment Dice        median   p10    mean")
+        for k in rows[0]["curie"]:
+            v = np.array([r["curie"][k] for r in rows], float)
+            v = v[np.isfinite(v)]
+            print(f"  {k:28s} {np.median(v):.3f}  {np.percentile(v, 10):.3f}  {v.mean():.3f}")
+        t = np.array([r["seconds"] for r in rows])
+        print(f"\nfind_body + fit_skeleton: median {np.median(t) * 1000:.0f} ms")
+        return
     if args.bone_scan is not None:
         res = render_bone_scan(args.bone_scan)
         print(f"JPEG-LL.dcm: mean counts in fitted bone {res['bone_counts']:.1f}, in the rest "

@@ -144,7 +144,7 @@ def normal_uptake(an: Anatomy, rng: np.random.Generator) -> tuple[list[Source], 
                           0.022 * h, 0.04 * h, 0.02 * h, kid, 0.75, -s * 12))
     src.extend(_bowel(an, rng, chest_hw, pel_hw))
     # bladder: variable filling, sometimes the hottest thing
-    fill = u(0.015, 0.06) * h
+    fill = u(0.012, 0.04) * h
     by = lv["hip"] + 0.025 * h - 0.8 * fill
     src.append(_organ(g, "bladder", u(-0.004, 0.004) * h, by, fill, 0.8 * fill, 0.9 * fill,
                       float(np.exp(u(np.log(0.4), np.log(8.0)))), 0.35))
@@ -335,6 +335,9 @@ def draw_disease(an: Anatomy, rng: np.random.Generator, category: str,
             peak = d * d / (d * d + blur_mm * blur_mm)  # blurred peak of a small sphere
             conc = max(float(np.exp(rng.uniform(np.log(0.5), np.log(6.0)))),
                        q * local / (d * peak))
+            if conc > 15.0:  # would be lost in the liver or bladder: not a callable focus
+                centres.pop()
+                continue
             p = ellipse(g, x, y, d / 2, d / 2 * rng.uniform(0.8, 1.25), rng.uniform(0, 180))
             if p is not None:
                 sources.append(Source(p.win, (conc * d * p.w).astype(np.float32),
@@ -373,7 +376,7 @@ def draw_disease(an: Anatomy, rng: np.random.Generator, category: str,
             if region is not None:
                 diffuse |= region
     if diffuse.any():
-        level = rng.uniform(0.8, 3.0)  # marrow over background, per patient
+        level = float(np.exp(rng.uniform(np.log(1.5), np.log(6.0))))  # marrow / background
         dconc = np.zeros(g.shape, np.float32)
         for i in range(len(siopen.keys)):
             m = diffuse & (seg_map == i + 1)

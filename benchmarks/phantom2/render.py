@@ -17,7 +17,7 @@ def _display(view: np.ndarray, sat: float) -> np.ndarray:
 
 
 def render_case(case, path: str | Path, *, result=None, title: str = "",
-                sat: float = 97.0) -> Path:
+                sat: float = 95.0) -> Path:
     """Write a PNG of ``case`` (a Phantom2Case), optionally with an automatic result's grades.
 
     Truth focal lesions are red circles, soft-tissue tumour sites blue squares; automatic

@@ -38,6 +38,8 @@ def _mibgscore() -> list[str]:
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory):
     """`mibgscore serve --demo` on a free loopback port: yields (base URL, demo password)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (Debian package chromium)")
     data = tmp_path_factory.mktemp("web-data")
     port = _free_port()
     log = (data / "server.log").open("w")

@@ -39,6 +39,10 @@ def upsample_mask(small: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarr
 def body_threshold(smooth: np.ndarray) -> tuple[float, float, float]:
     """Threshold separating the body from the background on a smoothed count image.
 
+    The background is taken from the lower 40 % of pixels (a child covers less of a
+    whole-body field than that), the body level is the median of what clearly stands above
+    it: mostly soft tissue, so hot organs (liver, bladder) do not drag the threshold up.
+
     Returns
     -------
     threshold, background, body_level : float
@@ -47,27 +51,16 @@ def body_threshold(smooth: np.ndarray) -> tuple[float, float, float]:
     v = smooth.ravel()
     if v.size > 20000:
         v = v[:: v.size // 20000]  # a regular sample is plenty for levels
-    hi = float(np.percentile(v, 99.0))
-    if hi <= 0:
-        return 0.5, 0.0, 1.0
-    # Otsu on the square root of the clipped image: hot organs do not drag the threshold up.
-    s = np.sqrt(np.clip(v, 0, hi))
-    hist, edges = np.histogram(s, bins=128)
-    centres = 0.5 * (edges[1:] + edges[:-1])
-    w0 = np.cumsum(hist)
-    w1 = w0[-1] - w0
-    m0 = np.cumsum(hist * centres)
-    mu0 = m0 / np.maximum(w0, 1)
-    mu1 = (m0[-1] - m0) / np.maximum(w1, 1)
-    between = w0 * w1 * (mu0 - mu1) ** 2
-    t0 = float(centres[int(np.argmax(between))]) ** 2
-    inside = v[v > t0]
-    outside = v[v <= t0]
+    hi = float(np.percentile(v, 99.5))
+    low = v[v <= np.percentile(v, 40.0)]
+    bg = float(np.median(low))
+    noise = 1.4826 * float(np.median(np.abs(low - bg)))
+    if hi <= bg:
+        return bg + 0.5, bg, bg + 1.0
+    t_low = bg + max(6.0 * noise, 0.02 * (hi - bg))
+    inside = v[v > t_low]
     body = float(np.median(inside)) if inside.size else hi
-    bg = float(np.median(outside)) if outside.size else 0.0
-    # noise of the background, robustly (the halo next to the body inflates a plain std)
-    noise = 1.4826 * float(np.median(np.abs(outside - bg))) if outside.size else 0.0
-    thr = bg + max(BODY_FRACTION * (body - bg), 5.0 * noise)
+    thr = bg + max(BODY_FRACTION * (body - bg), 4.0 * noise)
     return min(thr, bg + 0.5 * (body - bg)), bg, body
 
 

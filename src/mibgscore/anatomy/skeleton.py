@@ -126,7 +126,7 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
         sg = -1.0 if side == "right" else 1.0
         acr = p(f"shoulder_{side}")
         cv.polyline(f"clavicle_{side}", [(notch[0], notch[1] + sg * w(0.01)), acr],
-                    [w(0.014), w(0.014)])
+                    [w(0.011), w(0.011)])
         cage = o.cage[side]
         pts = [(r * s + (s - 1) / 2, c * s + (s - 1) / 2) for r, c in cage]
         cv.polygon(f"ribs_{side}", pts)
@@ -138,18 +138,20 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
         # arm
         arm = [(r * s + (s - 1) / 2, c * s + (s - 1) / 2) for r, c in o.arm[side]]
         hum, fore, hand = _split(arm, (o.props.humerus, o.props.forearm, o.props.hand))
-        cv.polyline(f"humerus_{side}", hum, _taper(len(hum), w(0.026), w(0.016), w(0.022)))
-        cv.polyline(f"forearm_{side}", fore, _taper(len(fore), w(0.022), w(0.02), w(0.024)))
-        cv.polyline(f"hand_{side}", hand, _taper(len(hand), w(0.034), w(0.04), w(0.03)))
+        cv.polyline(f"humerus_{side}", hum, _taper(len(hum), w(0.024), w(0.016), w(0.022)))
+        cv.polyline(f"forearm_{side}", fore, _taper(len(fore), w(0.02), w(0.019), w(0.022)))
+        cv.polyline(f"hand_{side}", hand, _taper(len(hand), w(0.028), w(0.032), w(0.024)))
 
         # leg
         leg = [(r * s + (s - 1) / 2, c * s + (s - 1) / 2) for r, c in o.leg[side]]
-        femur = leg[:3]
+        (hr, hc), (tr_, tc), (kr, kc) = leg[:3]
+        femur = [(hr, hc), (tr_, tc), (tr_ + 0.33 * (kr - tr_), tc + 0.33 * (kc - tc)),
+                 (tr_ + 0.8 * (kr - tr_), tc + 0.8 * (kc - tc)), (kr, kc)]
         tib = _between(leg, p(f"knee_{side}"), p(f"ankle_{side}"))
         foot = _between(leg, p(f"ankle_{side}"), p(f"toe_{side}"))
-        cv.polyline(f"femur_{side}", femur, [w(0.028), w(0.026), w(0.04)])
-        cv.polyline(f"tibia_fibula_{side}", tib, _taper(len(tib), w(0.04), w(0.03), w(0.036)))
-        cv.polyline(f"foot_{side}", foot, _taper(len(foot), w(0.04), w(0.045), w(0.045)))
+        cv.polyline(f"femur_{side}", femur, [w(0.026), w(0.022), w(0.017), w(0.02), w(0.032)])
+        cv.polyline(f"tibia_fibula_{side}", tib, _taper(len(tib), w(0.032), w(0.024), w(0.028)))
+        cv.polyline(f"foot_{side}", foot, _taper(len(foot), w(0.03), w(0.036), w(0.034)))
 
 
 def _upsample(a: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:

@@ -35,7 +35,8 @@ EN: dict[str, str] = {
     "signed_by": "Signed by {who} at {when}", "followup": "Follow-up comparison",
     "export_pdf": "PDF report", "export_sr": "DICOM SR", "export_epdf": "Encapsulated PDF",
     "keys_help": "Keys: ↑/↓ segment · 0–6 grade · Enter accept auto · A accept all · "
-                 "S segments · L lesions · G geometric mean · +/− zoom · I impression",
+                 "S segments · L lesions · G geometric mean · +/− zoom · I impression · "
+                 "N next study",
     "lesions_in": "Lesions in {segment}", "no_lesions": "No lesion detected here.",
     "focal": "focal", "diffuse": "diffuse", "confidence": "confidence",
     "prior": "Prior", "current": "Current", "change": "Change", "response": "Response",
@@ -57,6 +58,8 @@ EN: dict[str, str] = {
     "curie_3": "3: diffuse involvement of > 50 % of the segment",
     "error": "Error", "reload": "Reload", "view": "View",
     "findings": "Other findings (not scored)",
+    "next_study": "Next study", "no_next": "No other study waits for reading.",
+    "right_marker": "R", "left_marker": "L", "row": "row", "col": "col",
 }
 
 FR: dict[str, str] = {
@@ -92,7 +95,8 @@ FR: dict[str, str] = {
     "signed_by": "Signé par {who} le {when}", "followup": "Comparaison de suivi",
     "export_pdf": "Compte rendu PDF", "export_sr": "DICOM SR", "export_epdf": "PDF encapsulé",
     "keys_help": "Touches : ↑/↓ segment · 0–6 grade · Entrée accepter auto · A tout accepter · "
-                 "S segments · L lésions · G moyenne géométrique · +/− zoom · I conclusion",
+                 "S segments · L lésions · G moyenne géométrique · +/− zoom · I conclusion · "
+                 "N examen suivant",
     "lesions_in": "Lésions : {segment}", "no_lesions": "Aucune lésion détectée ici.",
     "focal": "focale", "diffuse": "diffuse", "confidence": "confiance",
     "prior": "Antérieur", "current": "Actuel", "change": "Variation", "response": "Réponse",
@@ -116,6 +120,8 @@ FR: dict[str, str] = {
     "curie_3": "3 : atteinte diffuse de plus de 50 % du segment",
     "error": "Erreur", "reload": "Recharger", "view": "Vue",
     "findings": "Autres fixations (non cotées)",
+    "next_study": "Examen suivant", "no_next": "Aucun autre examen à lire.",
+    "right_marker": "D", "left_marker": "G", "row": "ligne", "col": "colonne",
 }
 
 SEGMENT_FR: dict[str, str] = {

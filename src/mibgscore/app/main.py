@@ -268,7 +268,7 @@ def create_app(settings: AppSettings, *, scorer: Callable | None = None) -> Fast
             raise NotLoggedIn()
         with store.session() as s:
             user = s.get(User, sess.user_id)
-            if user is None or not user.active:
+            if user is None or not user.active or user.session_epoch != sess.epoch:
                 raise NotLoggedIn()
             s.expunge(user)
         return user
@@ -326,11 +326,18 @@ def create_app(settings: AppSettings, *, scorer: Callable | None = None) -> Fast
             resp.status_code = 401
             return resp
         limiter.succeeded(address, username)
-        request.state.new_session = SessionData(user.id, new_csrf())
+        request.state.new_session = SessionData(user.id, new_csrf(), user.session_epoch)
         return RedirectResponse("/worklist", status_code=303)
 
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request):
+        """End the session, and every other session of the same user."""
+        sess: SessionData = request.state.session
+        if sess.user_id is not None:
+            with store.session() as s, s.begin():
+                user = s.get(User, sess.user_id)
+                if user is not None and user.session_epoch == sess.epoch:
+                    user.session_epoch += 1
         request.state.new_session = SessionData(None, new_csrf())
         return JSONResponse({"ok": True})
 

@@ -46,10 +46,12 @@ def dummy_verify(password: str) -> None:
 
 @dataclass(frozen=True)
 class SessionData:
-    """What the session cookie carries: the user (None before login) and the CSRF token."""
+    """What the session cookie carries: the user (None before login), the CSRF token, and the
+    user's session epoch at login (logging out raises it, which ends every older session)."""
 
     user_id: int | None
     csrf: str
+    epoch: int = 0
 
 
 class SessionSigner:
@@ -60,7 +62,7 @@ class SessionSigner:
         self.max_age = int(max_age_seconds)
 
     def dumps(self, data: SessionData) -> str:
-        return self._s.dumps({"u": data.user_id, "c": data.csrf})
+        return self._s.dumps({"u": data.user_id, "c": data.csrf, "e": data.epoch})
 
     def loads(self, token: str | None) -> SessionData | None:
         if not token:
@@ -72,7 +74,9 @@ class SessionSigner:
         if not isinstance(raw, dict) or not isinstance(raw.get("c"), str):
             return None
         uid = raw.get("u")
-        return SessionData(uid if isinstance(uid, int) else None, raw["c"])
+        epoch = raw.get("e")
+        return SessionData(uid if isinstance(uid, int) else None, raw["c"],
+                           epoch if isinstance(epoch, int) else 0)
 
 
 def new_csrf() -> str:

@@ -37,13 +37,15 @@ def register(app: typer.Typer) -> None:
         if import_dir is not None:
             import_dir.mkdir(parents=True, exist_ok=True)
         web = create_app(settings)
+        password = None
+        if demo:
+            typer.echo("preparing the demo studies (the first start takes about a minute)...")
+            password = load_demo(web)
         url = f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/"
-        typer.echo(f"mibgscore web interface: {url}")
         typer.echo(f"data folder: {data_dir.resolve()}"
                    + (f" (database {database_url.split('@')[-1]})" if database_url else ""))
-        if demo:
-            typer.echo("preparing the demo studies (first start: about a minute)...")
-            password = load_demo(web)
+        typer.echo(f"mibgscore web interface: {url}")
+        if password:
             typer.echo(f"demo account: user 'demo', password '{password}'")
         typer.echo("stop with Ctrl+C.")
         logging.getLogger("mibgscore").setLevel(logging.INFO)

@@ -18,7 +18,7 @@ from scipy import ndimage as ndi
 
 from mibgscore.anatomy.bones import BONES
 from mibgscore.lesions.types import FocalLesion, SkeletalLesions
-from mibgscore.uptake.images import kernel_power
+from mibgscore.uptake.images import grow, kernel_power, smooth
 from mibgscore.uptake.types import NormalUptake
 
 logger = logging.getLogger(__name__)
@@ -94,14 +94,14 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
         dist = np.full(g.shape, np.inf)
         ir = ic = np.zeros(g.shape, int)
         near_bone = np.zeros(g.shape, bool)
-    bone_zone = ndi.binary_dilation(bone, iterations=max(1, int(round(3.0 / px)))) & im.body
+    bone_zone = grow(bone, max(1, int(round(3.0 / px)))) & im.body
 
     # diffuse involvement
     inside = im.body.astype(np.float32)
     gin = g * inside
     sd_ = params.diffuse_mm / px
     gd = _masked(gin, inside, sd_)
-    var_d = ndi.gaussian_filter(im.variance, sd_) * kernel_power(sd_)
+    var_d = smooth(im.variance, sd_) * kernel_power(sd_)
     excess = ((gd - expected) / denom).astype(np.float32)
     signif = ((gd - expected) / np.sqrt(np.maximum(var_d, 1e-6))).astype(np.float32)
     involved = (bone_zone & ~uptake.mask & (excess > params.diffuse_contrast)
@@ -118,13 +118,13 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
     s2 = 3.0 * s1
     g1 = _masked(gin, inside, s1)
     dog = g1 - _masked(gin, inside, s2)
-    var_local = ndi.gaussian_filter(im.variance, s2)
+    var_local = smooth(im.variance, s2)
     z = dog / np.sqrt(np.maximum(var_local * kernel_power(s1, s2), 1e-6))
     contrast = (g1 - expected) / denom
     size = max(3, int(round(2.5 * s1)) * 2 + 1)
     peaks = (dog == ndi.maximum_filter(dog, size=size)) & (z > params.focal_z) & near_bone
     peaks &= im.body
-    near_finding = ndi.binary_dilation(uptake.mask, iterations=max(1, int(round(5.0 / px))))
+    near_finding = grow(uptake.mask, max(1, int(round(5.0 / px))))
     need = np.where(near_finding, params.organ_contrast, params.focal_contrast)
     peaks &= contrast > need
     pr, pc = np.nonzero(peaks)
@@ -152,8 +152,8 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
 
 def _masked(gin: np.ndarray, inside: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian mean over the body only (no dip at the body's edge)."""
-    den = ndi.gaussian_filter(inside, sigma)
-    return ndi.gaussian_filter(gin, sigma) / np.maximum(den, 0.05)
+    den = smooth(inside, sigma)
+    return smooth(gin, sigma) / np.maximum(den, 0.05)
 
 
 def _radius_mm(g1: np.ndarray, expected: np.ndarray, r: int, c: int, px: float,

@@ -163,7 +163,7 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
     liv = logu(5.0, 12.0)
     big = 1.0 + 0.25 * (c.age_years < 2)
     ly = ysh + u(0.49, 0.55) * L
-    blob(canvas, act, (ly, -0.47 * W), (0.16 * L * big, 0.55 * W), liv, 11.0 * scale * 1.2,
+    blob(canvas, act, (ly, -0.45 * W), (0.15 * L * big, 0.66 * W), liv, 11.0 * scale * 1.2,
          0.45, angle=u(-20, -8), power=0.6)
     blob(canvas, act, (ly - 0.06 * L, 0.02 * W), (0.07 * L * big, 0.36 * W), liv * u(0.5, 0.8),
          5.0 * scale * 1.2, 0.25, angle=-15.0, power=0.6)

@@ -113,7 +113,11 @@ def star_kernel(length_px: float, angle_deg: float, half: int | None = None) -> 
         cols = np.rint(m + r * math.sin(a)).astype(int)
         np.add.at(k, (rows, cols), w)
     k = ndimage.gaussian_filter(k, 0.6)
-    return k / k.sum()
+    k /= k.sum()
+    # half of the penetrating photons form a round halo rather than spokes
+    yy, xx = np.mgrid[-m:m + 1, -m:m + 1].astype(np.float32)
+    halo = np.exp(-3.0 * np.hypot(yy, xx) / n)
+    return (0.5 * k + 0.5 * halo / halo.sum()).astype(np.float32)
 
 
 def _spread_kernel(camera: Camera, spacing_mm: float) -> np.ndarray:

@@ -326,6 +326,9 @@ def _marrow_weights(labels: np.ndarray, position: np.ndarray) -> np.ndarray:
     meta = 0.3 + 2.0 * np.exp(-((pos - 0.12) / 0.08) ** 2) + 2.0 * np.exp(
         -((pos - 0.88) / 0.08) ** 2)
     w[long_] = meta[long_]
+    # hands and feet hold little red marrow in children
+    w[np.isin(labels, [BONE_LABEL[b] for b in ("hand_right", "hand_left", "foot_right",
+                                                 "foot_left")])] = 0.25
     # keep foci off the mid-shaft split so that the segment is unambiguous
     w[long_ & (np.abs(pos - 0.5) < 0.05)] = 1e-6
     return w

@@ -360,7 +360,7 @@ def draw_child(child: Child, canvas: Canvas) -> Anatomy:
         # hand: palm and fingers
         u3 = unit(c.arm_abduction[k_side] + c.elbow_angle[k_side] * 0.5, s)
         ang = math.degrees(math.atan2(u3[1], u3[0]))
-        width = {"supine": 0.022, "prone": 0.022, "mid": 0.011}[c.hand_pose[k_side]] * H
+        width = {"supine": 0.019, "prone": 0.018, "mid": 0.010}[c.hand_pose[k_side]] * H
         palm = (wrist[0] + 0.25 * len_hand * u3[0], wrist[1] + 0.25 * len_hand * u3[1])
         fing = (wrist[0] + 0.68 * len_hand * u3[0], wrist[1] + 0.68 * len_hand * u3[1])
         ell(f"hand_{side}", palm[0], palm[1], 0.24 * len_hand, width, -ang, 0.5)

@@ -63,6 +63,11 @@ def simulate_study(seed: int, *, category: str | None = None,
     SimulatedStudy
         ``scan``: the views as the reader returns them (posterior mirrored into the anterior's
         orientation), float32 integer counts; ``truth``: grades, lesions, findings and maps.
+
+    Notes
+    -----
+    The child, the camera and the normal uptake are drawn before the disease, so one seed
+    with two given categories is the same child, with other disease (and other noise).
     """
     if category is not None and category not in CATEGORIES:
         raise ValueError(f"category {category!r} is not one of {', '.join(CATEGORIES)}")

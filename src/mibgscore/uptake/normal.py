@@ -18,7 +18,9 @@ from scipy import ndimage as ndi
 
 from mibgscore.uptake.images import (
     combine_views,
+    grow,
     kernel_power,
+    smooth,
     soft_tissue_level,
 )
 from mibgscore.uptake.landmarks import Frame, trunk_frame
@@ -99,10 +101,10 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     soft0 = soft_tissue_level(images, np.zeros_like(images.body),
                               window_mm=float(np.clip(trunk_mm, 80.0, 260.0)), percentile=30.0)
     sigma = params.smooth_mm / px
-    gh = ndi.gaussian_filter(g, sigma)
+    gh = smooth(g, sigma)
     sd = np.sqrt(images.variance * kernel_power(sigma))
     hot = images.body & (gh > soft0 * (1 + params.hot_ratio)) & (gh - soft0 > params.hot_z * sd)
-    bone = ndi.binary_dilation(bone_labels > 0, iterations=max(1, int(round(3.0 / px))))
+    bone = grow(bone_labels > 0, max(1, int(round(3.0 / px))))
     ctx = _Context(images, frame, gh, hot, bone, px, anterior, posterior)
 
     findings: list[UptakeFinding] = []
@@ -116,23 +118,23 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     mask = np.zeros_like(hot)
     for f in findings:
         mask |= f.mask
-    grow = max(1, int(round(4.0 / px)))
+    n_grow = max(1, int(round(4.0 / px)))
     # bone is invisible on a normal scan: the level of soft tissue is read off the non-bone,
     # non-finding middle of each body part over a wide window, and drawn back through the
     # thickness profile
-    keep_out = ndi.binary_dilation(bone_labels > 0, iterations=max(1, int(round(
-        params.bone_margin_mm / px)))) | ndi.binary_dilation(mask, iterations=grow)
+    keep_out = grow(bone_labels > 0, max(1, int(round(
+        params.bone_margin_mm / px)))) | grow(mask, n_grow)
     soft, level = soft_tissue_level(images, keep_out, window_mm=params.level_window_mm,
                                     percentile=50.0, with_level=True)
     # the head is nearly all bone, and its normal look (scalp rim, cold brain) is its own:
     # there, the level is taken locally
-    head = np.zeros_like(mask)
-    head[: int(max(frame.neck, 0))] = True
-    if head.any():
-        local = soft_tissue_level(images, ndi.binary_dilation(mask, iterations=grow))
-        w = ndi.gaussian_filter(head.astype(np.float32), 10.0 / px)
-        soft = (w * local + (1.0 - w) * soft).astype(np.float32)
-    surface = ndi.gaussian_filter(g, params.organ_surface_mm / px)
+    # elsewhere the local level (a low percentile over a few centimetres) is a floor: it
+    # follows what the thickness model misses (arms against the trunk, feet, shoulders)
+    local = soft_tissue_level(images, grow(mask, n_grow))
+    head = (np.arange(mask.shape[0]) < frame.neck).astype(np.float32)
+    w = ndi.gaussian_filter1d(head, 10.0 / px)[:, None]
+    soft = (w * local + (1.0 - w) * np.maximum(soft, local)).astype(np.float32)
+    surface = smooth(g, params.organ_surface_mm / px)
     expected = np.where(mask, np.maximum(soft, surface), soft).astype(np.float32)
     logger.debug("normal uptake: %s", ", ".join(f.label for f in findings) or "none")
     return NormalUptake(findings=tuple(findings), mask=mask, expected=expected, images=images,

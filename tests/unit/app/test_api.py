@@ -52,6 +52,20 @@ def test_login_sets_a_signed_httponly_cookie(app):
         assert c.get("/api/me").status_code == 401
 
 
+def test_logout_ends_the_session_even_for_a_copied_cookie(app):
+    with TestClient(app) as c:
+        login(c, "alice")
+        stolen = c.cookies.get("mibgscore_session")
+        csrf = c.get("/api/me").json()["csrf"]
+        assert c.post("/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
+        assert c.get("/api/me").status_code == 401
+        c.cookies.set("mibgscore_session", stolen)
+        assert c.get("/api/me").status_code == 401
+        c.cookies.clear()
+        assert login(c, "alice").status_code == 303  # a new login works again
+        assert c.get("/api/me").status_code == 200
+
+
 def test_login_rate_limit_blocks_after_five_failures(app):
     with TestClient(app) as c:
         for _ in range(5):

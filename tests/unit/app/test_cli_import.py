@@ -82,3 +82,45 @@ def test_french_catalogue_is_complete():
     assert set(EN) - set(FR) == set()
     for name in ("siopen", "curie"):
         assert set(load_scheme(name).keys) <= set(SEGMENT_FR)
+
+
+def test_scoring_queue_reports_position_and_progress(tmp_path, dicom_dir):
+    import threading
+
+    gate = threading.Event()
+    inner = fake_scorer()
+
+    def slow(scan):
+        gate.wait(20)
+        return inner(scan)
+
+    app = create_app(AppSettings(data_dir=tmp_path / "data"), scorer=slow)
+    from mibgscore.app.service import add_user
+
+    from .conftest import upload
+
+    add_user(app.state.store, "alice", "correct horse 1")
+    c = logged_in(app, "alice")
+    try:
+        ids = upload(c, dicom_dir / "p1.dcm", dicom_dir / "p2a.dcm").json()["imported"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            rows = {r["id"]: r for r in c.get("/api/studies").json()}
+            if rows[ids[0]]["status"] == "scoring":
+                break
+            time.sleep(0.05)
+        assert rows[ids[0]]["progress"]["state"] == "scoring"
+        assert 0.0 <= rows[ids[0]]["progress"]["fraction"] < 1.0
+        assert rows[ids[1]]["progress"] == {"state": "queued", "position": 1, "fraction": 0.0}
+        assert rows[ids[1]]["status"] == "new"
+        gate.set()
+        while time.monotonic() < deadline + 20:
+            rows = {r["id"]: r for r in c.get("/api/studies").json()}
+            if all(r["status"] == "scored" for r in rows.values()):
+                break
+            time.sleep(0.05)
+        assert [rows[i]["status"] for i in ids] == ["scored", "scored"]
+        assert rows[ids[1]]["progress"] is None
+    finally:
+        gate.set()
+        c.__exit__(None, None, None)

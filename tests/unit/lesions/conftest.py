@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from mibgscore.anatomy.bones import BONE_LABEL
 from mibgscore.anatomy.types import Body, Skeleton
+from mibgscore.uptake.images import chord_profile
 
 SHAPE = (560, 160)
 SPACING = (3.0, 3.0)
@@ -76,14 +78,19 @@ def make_phantom(extra: np.ndarray | None = None, level: float = 15.0, seed: int
                  single_view: bool = False) -> tuple[Body, Skeleton]:
     """(Body, Skeleton) of the flat patient.
 
-    ``extra`` is an image of expected counts per view added to the flat soft tissue (lesions,
-    organs), in multiples of the soft-tissue ``level`` (counts per pixel per view).
+    Soft tissue follows the body's thickness (:func:`chord_profile`) at ``level`` counts per
+    pixel per view; ``extra`` is an image of expected counts added to it (lesions, organs),
+    in multiples of ``level``.
     """
     rng = np.random.default_rng(seed)
     mask = body_mask()
-    expected = np.where(mask, level, 0.3 * level / 15.0).astype(np.float64)
+    # soft tissue follows the body's thickness (elliptic cross-sections, attenuated), blurred
+    # by the camera
+    thickness, _ = chord_profile(mask, SPACING[1])
+    expected = level * thickness.astype(np.float64)
     if extra is not None:
         expected = expected + level * extra * mask
+    expected = ndi.gaussian_filter(expected, 1.2) + 0.3 * level / 15.0
     ant = rng.poisson(expected).astype(np.float32)
     post = None if single_view else rng.poisson(expected).astype(np.float32)
     labels, position = bone_map()

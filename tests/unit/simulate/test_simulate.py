@@ -163,3 +163,20 @@ def test_normal_scan_shows_organs_not_bones():
     assert not t.lesions
     assert img[liver.row - 2:liver.row + 3, liver.col - 2:liver.col + 3].mean() > 3 * img[
         femur].mean()
+
+
+def test_same_seed_other_category_is_the_same_child():
+    a = simulate_study(5, category="normal")
+    b = simulate_study(5, category="extensive")
+    assert np.array_equal(a.truth.bone_labels, b.truth.bone_labels)
+    assert a.scan.spacing_mm == b.scan.spacing_mm
+    assert a.truth.siopen_total == 0 < b.truth.siopen_total
+
+
+def test_chosen_grades():
+    params = SimulationParams(grades={"spine": 3, "left_upper_limb_distal": 5})
+    t = simulate_study(3, params=params).truth
+    assert t.siopen["spine"] == 3 and t.siopen["left_upper_limb_distal"] == 5
+    assert t.siopen_total == 8
+    with pytest.raises(ValueError, match="grades"):
+        SimulationParams(grades={"femur": 2})

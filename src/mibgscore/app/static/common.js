@@ -15,6 +15,7 @@ const MIBG = (() => {
     let data = null;
     const type = resp.headers.get("content-type") || "";
     if (type.includes("json")) data = await resp.json();
+    if (resp.status === 401) { location.href = "/login"; }
     if (!resp.ok) {
       const err = new Error((data && data.detail) || resp.statusText);
       err.status = resp.status;

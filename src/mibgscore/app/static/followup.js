@@ -5,6 +5,8 @@
   const W = boot.words;
   if (!boot.prior_id) return;
   const viewer = new Viewer(document.getElementById("viewer"), document.getElementById("readout"));
+  viewer.words = W;
+  const R = W.right_marker, L = W.left_marker;
   viewer.showSegments = false;
   for (const [sid, name] of [[boot.prior_id, W.prior], [boot.study_id, W.current]]) {
     const meta = await (await fetch(`/api/studies/${sid}`)).json();
@@ -12,7 +14,7 @@
     for (const v of meta.views) {
       const arr = await fetchArray(`/api/studies/${sid}/views/${v}`, Float32Array);
       const p = viewer.addPanel({ id: `${sid}-${v}`, label: `${name} ${meta.study_date || ""} · ${W[v]}`, ...arr,
-        spacing: meta.spacing_mm, mirror: v === "posterior", markers: v === "posterior" ? ["L", "R"] : ["R", "L"] });
+        spacing: meta.spacing_mm, mirror: v === "posterior", markers: v === "posterior" ? [L, R] : [R, L] });
       p.ownLesions = lesions.map((l, i) => Object.assign({}, l, { n: i + 1, segmentName: l.segment }));
     }
   }

@@ -119,7 +119,7 @@
     if (!ls.length) list.append(el("p", { class: "muted", text: W.no_lesions }));
     else {
       const ul = el("ul");
-      for (const l of ls) ul.append(el("li", { text: `#${l.n} ${W[l.kind] || l.kind}${l.fraction != null ? ` (${Math.round(100 * l.fraction)} %)` : ""} · ${W.confidence} ${Math.round(100 * l.confidence)} % · row ${l.row}, col ${l.col}` }));
+      for (const l of ls) ul.append(el("li", { text: `#${l.n} ${W[l.kind] || l.kind}${l.fraction != null ? ` (${Math.round(100 * l.fraction)} %)` : ""} · ${W.confidence} ${Math.round(100 * l.confidence)} % · ${W.row} ${l.row}, ${W.col} ${l.col}` }));
       list.append(ul);
     }
   }
@@ -171,6 +171,8 @@
 
   async function buildViewer() {
     viewer = new Viewer($("viewer"), $("readout"));
+    viewer.words = W;
+    const R = W.right_marker, L = W.left_marker;
     const spacing = study.spacing_mm;
     let segMap = null;
     if (study.maps.includes("siopen_map")) segMap = (await fetchArray(`/api/studies/${id}/maps/siopen_map`, Uint8Array)).data;
@@ -178,8 +180,8 @@
     const labelOf = key => SIOPEN.findIndex(s => s.key === key) + 1;
     viewer.lesions = (study.auto ? study.auto.lesions : []).map((l, i) => Object.assign({}, l, {
       n: i + 1, label: labelOf(l.segment), segmentName: segName("siopen", l.segment) }));
-    if (views.anterior) viewer.addPanel({ id: "anterior", label: W.anterior, ...views.anterior, spacing, segMap, markers: ["R", "L"] });
-    if (views.posterior) viewer.addPanel({ id: "posterior", label: W.posterior, ...views.posterior, spacing, segMap, mirror: true, markers: ["L", "R"] });
+    if (views.anterior) viewer.addPanel({ id: "anterior", label: W.anterior, ...views.anterior, spacing, segMap, markers: [R, L] });
+    if (views.posterior) viewer.addPanel({ id: "posterior", label: W.posterior, ...views.posterior, spacing, segMap, mirror: true, markers: [L, R] });
     viewer.setHighlight(selected + 1);
     const first = viewer.panels[0];
     if (first) { $("win-lo").value = first.lo; $("win-hi").value = first.hi; }
@@ -190,7 +192,7 @@
   function toggleGeo(on) {
     if (on && !geoPanel && views.anterior && views.posterior) {
       geoPanel = viewer.addPanel({ id: "geomean", label: W.geomean, data: geometricMean(views.anterior.data, views.posterior.data),
-        rows: views.anterior.rows, cols: views.anterior.cols, spacing: study.spacing_mm, segMap: viewer.panels[0].segMap, markers: ["R", "L"] });
+        rows: views.anterior.rows, cols: views.anterior.cols, spacing: study.spacing_mm, segMap: viewer.panels[0].segMap, markers: [W.right_marker, W.left_marker] });
       viewer.setHighlight(viewer.highlight);
     } else if (!on && geoPanel) { viewer.removePanel(geoPanel); geoPanel = null; }
   }
@@ -230,6 +232,14 @@
       call("POST", `/api/studies/${id}/amend`, () => ({ reason, version: study.version }));
   });
 
+  async function nextStudy() {
+    const rows = await api("GET", "/api/studies");
+    const todo = rows.filter(r => r.id !== id && (r.status === "scored" || r.status === "in_review"));
+    if (todo.length) location.href = `/studies/${todo[0].id}`;
+    else banner(W.no_next, "info");
+  }
+  $("next-study").addEventListener("click", nextStudy);
+
   document.addEventListener("keydown", e => {
     const tag = (e.target.tagName || "").toLowerCase();
     if (tag === "textarea" || tag === "input" || tag === "select" || e.ctrlKey || e.metaKey || e.altKey) {
@@ -251,6 +261,7 @@
     else if (e.key === "+" || e.key === "=") viewer.zoom(1.25);
     else if (e.key === "-") viewer.zoom(0.8);
     else if (e.key === "i" || e.key === "I") { $("impression").focus(); e.preventDefault(); }
+    else if (e.key === "n" || e.key === "N") nextStudy();
   });
 
   buildTables();

@@ -237,7 +237,8 @@ class Viewer {
       if (ri >= 0 && ri < p.rows && ci >= 0 && ci < p.cols) {
         const src = ri * p.cols + (p.mirror ? p.cols - 1 - ci : ci);
         const aCol = p.mirror ? p.cols - 1 - ci : ci;
-        let text = `${p.label} · row ${ri}, col ${aCol} · ${p.data[src].toFixed(0)} counts`;
+        const w = this.words || {};
+        let text = `${p.label} · ${w.row || "row"} ${ri}, ${w.col || "col"} ${aCol} · ${p.data[src].toFixed(0)} ${w.counts || "counts"}`;
         let hit = null;
         if (this.showLesions) {
           for (const l of this.lesions) {
