@@ -32,6 +32,41 @@ SHORT = {"skull": "skull", "thoracic_cage": "thorax", "spine": "spine", "pelvis"
          "right_lower_limb_proximal": "RLp", "right_lower_limb_distal": "RLd",
          "left_lower_limb_proximal": "LLp", "left_lower_limb_distal": "LLd"}
 MATCH_MM = 20.0
+METHOD = """## The phantom
+
+- **Patients**: 6 months to 17 years, stature 60-185 cm from an own table of medians by age
+  (+-6 %), head height 24.5 % of stature at 6 months to 13 % at 17 years, sitting-height ratio
+  0.665 to 0.52; thin, average and obese builds (soft-tissue width x0.8-1.45); arms by the side,
+  abducted 20-45 deg, forearms on the belly or hands over the thighs (15 % asymmetric); legs
+  together or apart (3-10 deg); scoliosis, in-plane tilt, child anywhere in the field; 15 % feet
+  first (rows flipped).
+- **Bones** (project names): 24 vertebral blocks along a curved spine, 2 x 12 Bezier ribs
+  (10 reaching the front), sternum, S-shaped clavicles, triangular scapulae, fan-shaped iliac
+  wings with an ischio-pubic ring, triangular sacrum, skull ellipse with a separate face and a
+  horseshoe mandible, long bones as tubes with wide epiphyses/metaphyses (femoral head, neck,
+  trochanter; radius and ulna, tibia and fibula drawn separately), hands with fingers, feet.
+  Long bones carry a 0 (proximal) - 1 (distal) position, so truth segments come from
+  `load_scheme("siopen"/"curie").segment_of/segment_map` and grades from `grading.rules`.
+- **Normal uptake** (relative to liver): parotid and submandibular glands, nasopharynx,
+  lacrimal glands (50 %), left-ventricular ring, faint lungs, two-lobed textured liver, spleen,
+  faint kidneys, patchy colon and small-bowel loops, bladder of variable filling (0.4-8 x
+  liver), soft tissue 2-5 %; thyroid (15 %), adrenals (20 %), brown fat supraclavicular and
+  paravertebral (15 %), urine contamination on the skin (12 %), injection site at elbow, wrist,
+  hand or ankle (20 %), primary soft-tissue tumour (adrenal, thoracic, pelvic; 45 % of abnormal
+  scans, 10 % of normal ones) with a nodal mass sometimes. No normal bone uptake.
+- **Skeletal disease**: 30 % normal, 30 % SIOPEN 1-5, 40 % above 5 (35 % of these a diffuse
+  marrow pattern); discrete foci 5-25 mm (smaller in small children), peak 0.8-10 x what lies
+  over them after blur (foci that would need > 15 x liver are not drawn), kept > 1.2 FWHM + 4 mm
+  apart and off the mid-shaft split; diffuse involvement of 15-40 %, 58-88 % or 100 % of a
+  segment's bone, spreading from the shoulder, elbow, hip or knee in limbs, a run of vertebrae
+  in the spine, 1.5-6 x background.
+- **Camera**: anterior and posterior, attenuation exp(-mu d) with mu 0.11-0.14 /cm and depth
+  from each source's depth fraction of the local body thickness; collimator FWHM
+  sqrt(3.6^2 + (1.6 + 0.068 z)^2) mm (LEHR) or sqrt(3.8^2 + (2.6 + 0.085 z)^2) (ME) in depth
+  layers; scatter 15-40 % as two broad Gaussians (18 and 45 mm); LEHR septal penetration as a
+  six-spoke star (2-7 % of counts); 256 x 1024 (70 %) or 512 x 2048, 1.2-4 mm pixels, 0.2-4 M
+  counts in the anterior view, Poisson noise; the posterior view drawn mirrored (patient's right
+  on the viewer's left, as `Scan` requires)."""
 
 
 def icc_a1(x: np.ndarray, y: np.ndarray) -> float:
@@ -275,8 +310,9 @@ def main(argv: list[str] | None = None) -> int:
         "independently of `mibgscore.simulate`: its own proportions by age, bones built from "
         "blocks, arcs, fans and tubes with wide metaphyses, its own biodistribution, "
         "attenuation, collimator law, scatter, septal penetration and noise. Truth grades "
-        "come from the lesions drawn, through the project's segment tables and grading rules. "
-        "See docs/benchmark_phantom2_method.md for the model.",
+        "come from the lesions drawn, through the project's segment tables and grading rules.",
+        "",
+        METHOD,
         "",
         f"Command (run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{time.perf_counter() - t0:.0f} s):",

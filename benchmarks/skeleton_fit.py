@@ -138,7 +138,7 @@ def render(result: dict, path: Path) -> None:
             r = body.shape[0] - 1 - r
         axes[1].plot(c, r - r0, ".", color="blue", ms=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
@@ -178,7 +178,7 @@ def render_bone_scan(path: Path) -> dict:
     handles = [Patch(color=cmap(i % 20), label=s.key) for i, s in enumerate(scheme.segments)]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=6, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, dpi=150)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     counts = body.counts
     inside = counts[sk.bone_mask].mean()

@@ -160,3 +160,29 @@ def test_pdf_copy(validated):
     pdf = out / "report.pdf"
     assert m["outputs"]["pdf"] == str(pdf)
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 50_000
+
+
+def test_three_readers_and_the_software_within_their_spread(cohort, tmp_path):
+    from mibgscore.validation.compare import readers_metrics
+
+    _, truth, _, _ = cohort
+    readers = [{**r, "reader": "Dr A"} for r in truth]
+    readers += simulated_reader(truth, name="Dr B", seed=31)
+    readers += simulated_reader(truth, name="Dr C", seed=32)
+    auto = [{k: v for k, v in r.items() if k != "reader"}
+            for r in simulated_reader(truth, name="x", seed=33)]  # as good as a physician
+    write_wide_csv(readers, tmp_path / "three.csv")
+    write_wide_csv(auto, tmp_path / "auto.csv")
+    c = match_studies(read_readings(tmp_path / "three.csv"),
+                      read_readings(tmp_path / "auto.csv", default_reader="mibgscore"))
+    r = readers_metrics(c, n_resamples=100)
+    assert r["names"] == ["Dr A", "Dr B", "Dr C"]
+    assert [(p["a"], p["b"]) for p in r["pairs"]] == [("Dr A", "Dr B"), ("Dr A", "Dr C"),
+                                                       ("Dr B", "Dr C")]
+    assert [p["b"] for p in r["software_vs_readers"]] == ["Dr A", "Dr B", "Dr C"]
+    x = np.stack([[row["siopen_total"] for row in readers if row["reader"] == name]
+                  for name in ("Dr A", "Dr B", "Dr C")], axis=1)
+    assert r["icc_a1"] == pytest.approx(stats.icc(x, "A,1").value)
+    assert r["icc_c1"] == pytest.approx(stats.icc(x, "C,1").value)
+    assert r["software_within_spread"] is True, r["statement"]
+    assert "within the spread of the physicians" in r["statement"]

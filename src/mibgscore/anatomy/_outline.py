@@ -39,6 +39,26 @@ def _runs(row: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
+class RowRuns:
+    """The True runs of every row of a mask, found once (rows are visited many times)."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        pad = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
+        pad[:, 1:-1] = mask
+        d = np.diff(pad, axis=1)
+        sr, sc = np.nonzero(d == 1)
+        _, ec = np.nonzero(d == -1)
+        bounds = np.searchsorted(sr, np.arange(mask.shape[0] + 1))
+        self._starts = sc.tolist()
+        self._stops = ec.tolist()
+        self._bounds = bounds.tolist()
+        self.mask = mask
+
+    def __call__(self, r: int) -> list[tuple[int, int]]:
+        a, b = self._bounds[r], self._bounds[r + 1]
+        return list(zip(self._starts[a:b], self._stops[a:b], strict=True))
+
+
 def _run_at(row: np.ndarray, col: float) -> tuple[int, int] | None:
     """The run holding ``col``, else the nearest run."""
     runs = _runs(row)
@@ -96,6 +116,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
     """
     notes: list[str] = []
     conf: list[float] = []
+    row_runs = RowRuns(mask)
     rows_any = np.flatnonzero(mask.any(axis=1))
     vertex_r = float(rows_any[0])
     soles_r = float(rows_any[-1] + 1)
@@ -186,7 +207,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         # thighs that touch below the crotch push the parting down: stay near the proportion
         dev = crotch_r - exp_crotch
         conf.append(float(np.clip(1.0 - (abs(dev) / H - 0.04) / 0.08, 0.3, 1.0)))
-        crotch_r = exp_crotch + float(np.clip(dev, -0.06 * H, 0.06 * H))
+        crotch_r = exp_crotch + 0.5 * float(np.clip(dev, -0.06 * H, 0.06 * H))
     L = soles_r - crotch_r
     lm["pubis"] = (crotch_r - 0.02 * L, mid(crotch_r))
     Lt = crotch_r - shoulder_r
@@ -209,7 +230,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         edge = float(run[0] if sg < 0 else run[1] - 1) if run else mid(ri) + sg * 0.1 * H
         acr = (a_r, edge - sg * 0.025 * H)
         lm[f"shoulder_{side}"] = acr
-        path, traced = _arm_by_rows(mask, acr, sg, mid, soles_r, H, P.arm * H)
+        path, traced = _arm_by_rows(row_runs, acr, sg, mid, soles_r, H, P.arm * H)
         arms_found += traced
         arm[side] = path
         (lm[f"elbow_{side}"], lm[f"wrist_{side}"], lm[f"hand_{side}"],
@@ -249,7 +270,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         # rib cage: rounded outline from the first rib to the lowest rib
         top = shoulder_r + 0.01 * H
         fr = [0.0, 0.08, 0.18, 0.30, 0.42, 0.50]
-        wf = [0.45, 0.72, 0.84, 0.86, 0.82, 0.70]
+        wf = [0.5, 0.78, 0.9, 0.92, 0.88, 0.76]
         outer = [(top + a * Lt, mid(top + a * Lt) + sg * b * half(top + a * Lt))
                  for a, b in zip(fr, wf, strict=True)]
         inner_pts = [(top + 0.40 * Lt, mid(top + 0.40 * Lt) + sg * 0.35 * half(top + 0.4 * Lt)),
@@ -260,7 +281,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
                       (shoulder_r + 0.34 * Lt, mid(shoulder_r) + sg * 0.55 * half(
                           shoulder_r + 0.3 * Lt))]
         # legs: centre line from the crotch to the soles
-        cl, lateral = _leg_centre(mask, crotch_r, soles_r, sg, mid)
+        cl, lateral = _leg_centre(row_runs, crotch_r, soles_r, sg, mid)
         hip_r = crotch_r - 0.09 * L
         thigh_c = _col_at(cl, crotch_r + 0.1 * L)
         thigh_lat = _col_at(lateral, crotch_r + 0.05 * L)
@@ -301,7 +322,7 @@ def _col_at(path: list[Point], r: float) -> float:
     return float(np.interp(r, pts[:, 0], pts[:, 1]))
 
 
-def _leg_centre(mask: np.ndarray, crotch_r: float, soles_r: float, sg: float, mid
+def _leg_centre(row_runs: RowRuns, crotch_r: float, soles_r: float, sg: float, mid
                 ) -> tuple[list[Point], list[Point]]:
     """Centre line and lateral edge (row, col) of one leg, top to bottom."""
     out: list[Point] = []
@@ -310,8 +331,7 @@ def _leg_centre(mask: np.ndarray, crotch_r: float, soles_r: float, sg: float, mi
     step = max(1, int((soles_r - crotch_r) / 40))
     for r in range(int(crotch_r), int(soles_r), step):
         m = mid(r)
-        row = mask[r]
-        runs = [(a, b) for a, b in _runs(row)]
+        runs = row_runs(r)
         cand = []
         for a, b in runs:
             if sg < 0:
@@ -341,7 +361,7 @@ def _leg_centre(mask: np.ndarray, crotch_r: float, soles_r: float, sg: float, mi
     return [(float(a), float(b)) for a, b in pts], edge
 
 
-def _arm_by_rows(mask: np.ndarray, acr: Point, sg: float, mid, soles_r: float, H: float,
+def _arm_by_rows(row_runs: RowRuns, acr: Point, sg: float, mid, soles_r: float, H: float,
                  arm_len: float) -> tuple[list[Point], bool]:
     """Trace one arm row by row from the shoulder; (path, True if it stands apart somewhere).
 
@@ -361,7 +381,7 @@ def _arm_by_rows(mask: np.ndarray, acr: Point, sg: float, mid, soles_r: float, H
     ended = False
     for r in range(r_start, r_stop + 1):
         m = mid(r)
-        runs = _runs(mask[r])
+        runs = row_runs(r)
         side_runs = [(a, b) for a, b in runs if (0.5 * (a + b - 1) - m) * sg > 0 or a <= m < b]
         if not side_runs:
             break

@@ -121,7 +121,7 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
     # thoracic cage
     notch = p("sternal_notch")
     xiph = p("xiphoid")
-    cv.polyline("sternum", [notch, xiph], [w(0.022), w(0.014)])
+    cv.polyline("sternum", [notch, xiph], [w(0.018), w(0.012)])
     for side in SIDES:
         sg = -1.0 if side == "right" else 1.0
         acr = p(f"shoulder_{side}")

@@ -21,13 +21,14 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the schema this code writes."""
 
 STATUSES = ("new", "scoring", "scored", "in_review", "signed", "amending", "amended", "failed")
@@ -117,7 +118,12 @@ class Event(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+def _v2_session_epoch(conn: Connection) -> None:
+    """Version 2: users.session_epoch (logging out ends every session of the user)."""
+    conn.execute(text("ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0"))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_session_epoch}
 """Schema changes after version 1: ``MIGRATIONS[n](conn)`` brings version n - 1 to n."""
 
 

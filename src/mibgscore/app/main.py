@@ -125,6 +125,9 @@ def create_app(settings: AppSettings, *, scorer: Callable | None = None) -> Fast
     app.state.settings = settings
     app.state.ready = False
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    from starlette.middleware.gzip import GZipMiddleware
+
+    app.add_middleware(GZipMiddleware, minimum_size=4096)
 
     def start_background() -> None:
         if settings.score_in_background:

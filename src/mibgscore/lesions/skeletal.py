@@ -104,7 +104,9 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
     var_d = smooth(im.variance, sd_) * kernel_power(sd_)
     excess = ((gd - expected) / denom).astype(np.float32)
     signif = ((gd - expected) / np.sqrt(np.maximum(var_d, 1e-6))).astype(np.float32)
-    involved = (bone_zone & ~uptake.mask & (excess > params.diffuse_contrast)
+    # the blurred tail of a hot organ reaches past its outline
+    near_finding = grow(uptake.mask, max(1, int(round(6.0 / px))))
+    involved = (bone_zone & ~near_finding & (excess > params.diffuse_contrast)
                 & (signif > params.diffuse_z))
     lab, n = ndi.label(involved)
     diffuse = np.zeros_like(involved)
@@ -124,7 +126,6 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
     size = max(3, int(round(2.5 * s1)) * 2 + 1)
     peaks = (dog == ndi.maximum_filter(dog, size=size)) & (z > params.focal_z) & near_bone
     peaks &= im.body
-    near_finding = grow(uptake.mask, max(1, int(round(5.0 / px))))
     need = np.where(near_finding, params.organ_contrast, params.focal_contrast)
     peaks &= contrast > need
     pr, pc = np.nonzero(peaks)

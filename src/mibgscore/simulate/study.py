@@ -105,6 +105,24 @@ def simulate_study(seed: int, *, category: str | None = None,
     col = shape[1] / 2 + float(rng.uniform(-0.45, 0.45)) * max(free_cols, 0.0)
     canvas = Canvas(shape, spacing, (top, col), angle)
     anatomy = draw_child(child, canvas)
+    for _ in range(6):  # keep the whole body inside the field, with a small margin
+        rows = np.nonzero(anatomy.body_mask.any(axis=1))[0]
+        cols = np.nonzero(anatomy.body_mask.any(axis=0))[0]
+        margin = 3
+        span_r = rows.max() - rows.min() + 1 + 2 * margin
+        span_c = cols.max() - cols.min() + 1 + 2 * margin
+        if (rows.min() >= margin and cols.min() >= margin and rows.max() < shape[0] - margin
+                and cols.max() < shape[1] - margin):
+            break
+        if span_r > shape[0] or span_c > shape[1]:
+            grow = max(span_r / shape[0], span_c / shape[1]) * 1.03
+            spacing = round(spacing * grow, 4)
+            top, col = top / grow, shape[1] / 2 + (col - shape[1] / 2) / grow
+        else:
+            top += _shift(int(rows.min()), int(rows.max()), shape[0], margin)
+            col += _shift(int(cols.min()), int(cols.max()), shape[1], margin)
+        canvas = Canvas(shape, spacing, (top, col), angle)
+        anatomy = draw_child(child, canvas)
 
     act, findings = normal_uptake(child, anatomy, canvas, rng, pitfall_rate=params.pitfall_rate)
     siopen, curie = load_scheme("siopen"), load_scheme("curie")
@@ -154,6 +172,16 @@ def simulate_study(seed: int, *, category: str | None = None,
         logger.debug("seed %d: asked for %s, drew %s", seed, category, truth.category)
     scan = _scan(seed, rng, child, camera, anterior, posterior, spacing)
     return SimulatedStudy(scan=scan, truth=truth, seed=seed)
+
+
+def _shift(lo: int, hi: int, n: int, margin: int) -> int:
+    """Pixels to move a body spanning lo-hi (of n) to bring it inside the margin.
+
+    A body cut by the edge may reach further than it shows: step by more than the overlap.
+    """
+    up = max(margin - lo, 0) + (12 if lo == 0 else 0)
+    down = max(hi - (n - 1 - margin), 0) + (12 if hi == n - 1 else 0)
+    return min(up, n - 1 - margin - hi) - min(down, lo - margin)
 
 
 def _scan(seed, rng, child, camera, anterior, posterior, spacing) -> Scan:

@@ -84,6 +84,38 @@ def combine_views(anterior: np.ndarray | None, posterior: np.ndarray | None,
                       central=chord_profile(body & ~valleys(combined, px), px)[1])
 
 
+LIMB_GROUPS: dict[str, int] = {
+    "humerus_right": 2, "forearm_right": 2, "hand_right": 2,
+    "humerus_left": 3, "forearm_left": 3, "hand_left": 3,
+    "femur_right": 4, "tibia_fibula_right": 4, "foot_right": 4,
+    "femur_left": 5, "tibia_fibula_left": 5, "foot_left": 5,
+}
+"""Body parts by bone: 1 trunk and head (every bone not listed), 2-5 the four limbs."""
+
+
+def part_borders(bone_labels: np.ndarray, body: np.ndarray) -> np.ndarray:
+    """Pixels where a row crosses from one body part to another (arm to trunk, leg to leg).
+
+    Each body pixel belongs to the part (trunk, each limb) of its nearest fitted bone; where
+    neighbours along a row belong to different parts, the arm lies against the trunk (or the
+    legs against each other), and the thickness profile must restart there.
+    """
+    from mibgscore.anatomy.bones import BONES
+
+    if not (bone_labels > 0).any():
+        return np.zeros(body.shape, bool)
+    lut = np.ones(len(BONES) + 1, np.int8)
+    lut[0] = 0
+    for name, group in LIMB_GROUPS.items():
+        lut[BONES.index(name) + 1] = group
+    groups = lut[bone_labels]
+    idx = ndi.distance_transform_edt(groups == 0, return_distances=False, return_indices=True)
+    part = groups[tuple(idx)]
+    change = np.zeros(body.shape, bool)
+    change[:, 1:] = part[:, 1:] != part[:, :-1]
+    return change & body
+
+
 def valleys(combined: np.ndarray, px: float, *, width_mm: float = 25.0,
             depth: float = 0.6) -> np.ndarray:
     """Pixels in a deep dip of counts between two parts along a row (legs or arm and trunk

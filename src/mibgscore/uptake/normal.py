@@ -39,6 +39,8 @@ class UptakeParams:
         Gaussian sigma (mm) of the image in which hot regions are sought.
     hot_ratio : float
         A pixel is hot when its counts exceed the soft-tissue level by this share (0.6 = 60 %).
+    organ_ratio : float
+        Smaller share that is enough inside the zone where anatomy puts an organ.
     hot_z : float
         ... and by this many noise standard deviations.
     organ_surface_mm : float
@@ -52,6 +54,7 @@ class UptakeParams:
 
     smooth_mm: float = 4.0
     hot_ratio: float = 0.6
+    organ_ratio: float = 0.3
     hot_z: float = 4.0
     organ_surface_mm: float = 7.0
     bone_margin_mm: float = 3.0
@@ -103,9 +106,12 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     sigma = params.smooth_mm / px
     gh = smooth(g, sigma)
     sd = np.sqrt(images.variance * kernel_power(sigma))
-    hot = images.body & (gh > soft0 * (1 + params.hot_ratio)) & (gh - soft0 > params.hot_z * sd)
+    signif = gh - soft0 > params.hot_z * sd
+    hot = images.body & (gh > soft0 * (1 + params.hot_ratio)) & signif
+    # where anatomy puts an organ, a weaker excess is enough to call it that organ
+    warm = images.body & (gh > soft0 * (1 + params.organ_ratio)) & signif
     bone = grow(bone_labels > 0, max(1, int(round(3.0 / px))))
-    ctx = _Context(images, frame, gh, hot, bone, px, anterior, posterior)
+    ctx = _Context(images, frame, gh, hot, bone, px, anterior, posterior, warm)
 
     findings: list[UptakeFinding] = []
     for label, zone, min_area, keep in _organ_zones(ctx):
@@ -151,6 +157,7 @@ class _Context:
     px: float
     anterior: np.ndarray | None
     posterior: np.ndarray | None
+    warm: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -208,7 +215,7 @@ def _organ_zones(ctx: _Context) -> list[tuple[str, np.ndarray, float, int]]:
 
 def _organ_in_zone(ctx: _Context, label: str, zone: np.ndarray, min_area: float,
                    keep: int) -> list[UptakeFinding]:
-    cand = ctx.hot & zone
+    cand = (ctx.warm if ctx.warm is not None and label != "salivary_glands" else ctx.hot) & zone
     if not cand.any():
         return []
     lab, n = ndi.label(cand)
@@ -280,6 +287,10 @@ def _other_findings(ctx: _Context, hot: np.ndarray) -> list[UptakeFinding]:
                 and width > 2.2 * f.spine_half_width and height < 3 * width \
                 and region.sum() / max(height * width, 1) > 0.45:
             out.append(ctx.finding("soft_tissue_tumour", full))
+        elif (f.pelvis_top <= rc <= f.pelvis_bottom + 1.5 * (f.pelvis_bottom - f.pelvis_top)
+              and on_bone < 0.6 and area > (0.12 * wmm) ** 2 and height < 2.5 * width
+              and region.sum() / max(height * width, 1) > 0.5):
+            out.append(ctx.finding("urine", full))
         elif f.thorax_bottom <= rc <= f.pelvis_bottom and lateral < w and on_bone < 0.35:
             out.append(ctx.finding("bowel", full))
     return out

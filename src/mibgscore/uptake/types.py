@@ -18,6 +18,7 @@ FINDING_LABELS: tuple[str, ...] = (
     "kidney",
     "bowel",
     "bladder",
+    "urine",
     "injection_site",
     "soft_tissue_tumour",
 )

@@ -44,12 +44,21 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _file_png(path: str | Path) -> str | None:
+def _file_png(path: str | Path, max_width: int = 900) -> str | None:
+    """A PNG file as a data URI, shrunk to ``max_width`` pixels to keep the report light."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        data = Path(path).read_bytes()
-    except OSError:
+        with Image.open(path) as im:
+            im.load()
+            if im.width > max_width:
+                im = im.resize((max_width, round(im.height * max_width / im.width)),
+                               Image.Resampling.LANCZOS)
+            buf = io.BytesIO()
+            im.save(buf, format="PNG", optimize=True)
+    except (OSError, UnidentifiedImageError):
         return None
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _pairs(cohort, key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -124,3 +124,81 @@ def test_scoring_queue_reports_position_and_progress(tmp_path, dicom_dir):
     finally:
         gate.set()
         c.__exit__(None, None, None)
+
+
+def test_failed_scoring_is_shown_and_the_queue_goes_on(tmp_path, dicom_dir):
+    from mibgscore.errors import InputError
+
+    def broken(scan):
+        raise InputError("no skeleton could be fitted")
+
+    app = create_app(AppSettings(data_dir=tmp_path / "data", score_in_background=False),
+                     scorer=broken)
+    from mibgscore.app.service import add_user
+
+    from .conftest import upload
+
+    add_user(app.state.store, "alice", "correct horse 1")
+    c = logged_in(app, "alice")
+    rows = upload(c, dicom_dir / "p1.dcm", dicom_dir / "p2a.dcm").json()
+    assert len(rows["imported"]) == 2
+    for r in c.get("/api/studies").json():
+        assert r["status"] == "failed"
+        assert r["error"] == "automatic scoring failed (no skeleton could be fitted)."
+    c.__exit__(None, None, None)
+
+
+def test_demo_follow_up_pair(tmp_path, monkeypatch):
+    """The demo's follow-up patient: one child, two dates, two studies, a comparison."""
+    import mibgscore.app.demo as demo
+    from mibgscore.app import load_demo
+
+    monkeypatch.setattr(demo, "DEMO_STUDIES", demo.DEMO_STUDIES[3:])
+    grades = {"DEMO-004@2025-01-27": {"skull": 4, "spine": 4, "pelvis": 4},
+              "DEMO-004@2025-05-19": {"spine": 2}}
+    app = create_app(AppSettings(data_dir=tmp_path / "data", score_in_background=False),
+                     scorer=fake_scorer(grades))
+    password = load_demo(app)
+    assert load_demo(app) == password  # a second start: same account, no duplicates
+    from .conftest import login
+
+    with TestClient(app) as c:
+        assert login(c, "demo", password).status_code == 303
+        rows = c.get("/api/studies").json()
+        assert [(r["patient_id"], r["study_date"]) for r in rows] == [
+            ("DEMO-004", "2025-05-19"), ("DEMO-004", "2025-01-27")]
+        assert rows[0]["age_years"] > rows[1]["age_years"]
+        f = c.get(f"/api/studies/{rows[0]['id']}/followup").json()
+        assert (f["siopen"]["prior_total"], f["siopen"]["current_total"]) == (12, 2)
+        assert f["siopen"]["response"] == "partial"
+
+
+def test_schema_version_1_is_migrated(tmp_path):
+    """A version-1 database (no users.session_epoch) is brought to the current version."""
+    import sqlite3
+
+    from mibgscore.app.db import SCHEMA_VERSION
+
+    data = tmp_path / "data"
+    data.mkdir()
+    con = sqlite3.connect(data / "mibgscore.sqlite3")
+    con.executescript("""
+        CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER, applied_at DATETIME);
+        INSERT INTO schema_version (version, applied_at) VALUES (1, '2026-01-01 00:00:00');
+        CREATE TABLE users (id INTEGER PRIMARY KEY, username VARCHAR(80) UNIQUE,
+            password_hash VARCHAR(255), role VARCHAR(16), language VARCHAR(8), active BOOLEAN,
+            created_at DATETIME);
+    """)
+    con.commit()
+    con.close()
+    app = create_app(AppSettings(data_dir=data, score_in_background=False))
+    from mibgscore.app.service import add_user
+
+    add_user(app.state.store, "alice", "correct horse 1")
+    c = logged_in(app, "alice")
+    assert c.get("/api/me").json()["username"] == "alice"
+    c.__exit__(None, None, None)
+    con = sqlite3.connect(data / "mibgscore.sqlite3")
+    versions = [v for (v,) in con.execute("SELECT version FROM schema_version ORDER BY id")]
+    assert versions == list(range(1, SCHEMA_VERSION + 1))
+    con.close()

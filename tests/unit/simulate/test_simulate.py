@@ -42,6 +42,8 @@ def test_scan_is_what_the_reader_returns(batch):
         assert st.truth.bone_labels.shape == scan.shape
         assert st.truth.bone_labels.dtype == np.int16
         assert st.truth.bone_position.dtype == np.float32
+        m = st.truth.body_mask  # the whole child lies inside the field
+        assert not (m[0].any() or m[-1].any() or m[:, 0].any() or m[:, -1].any())
 
 
 def test_truth_follows_the_rules_from_the_lesion_list(batch):
@@ -108,7 +110,8 @@ def test_category_gives_its_total(category):
 def test_every_grade_in_every_segment():
     seen = {k: set() for k in SIOPEN_KEYS}
     for grade in range(7):
-        params = SimulationParams(forced_grade=grade, age_years=(2.0, 16.0))
+        params = SimulationParams(forced_grade=grade, age_years=(2.0, 16.0),
+                                  matrix_weights=(1.0, 0.0))
         for seed in (1, 2):
             t = simulate_study(100 * grade + seed, params=params).truth
             for k, g in t.siopen.items():

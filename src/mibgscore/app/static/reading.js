@@ -86,6 +86,11 @@
     for (const h of s.history) {
       hist.append(el("li", {}, el("time", { text: h.at.replace("T", " ").replace("Z", "") }), ` ${h.user}: `, describe(h)));
     }
+    if (s.status === "failed" && s.error) banner(s.error, "info");
+    const warn = $("warnings");
+    const warnings = (auto && auto.warnings) || [];
+    warn.hidden = !warnings.length;
+    warn.replaceChildren(...warnings.map(w => el("li", { text: w })));
     const prog = $("scoring-progress");
     prog.hidden = !!auto;
     if (!auto && s.progress) $("score-bar").value = s.progress.fraction;
@@ -174,9 +179,11 @@
     viewer.words = W;
     const R = W.right_marker, L = W.left_marker;
     const spacing = study.spacing_mm;
-    let segMap = null;
-    if (study.maps.includes("siopen_map")) segMap = (await fetchArray(`/api/studies/${id}/maps/siopen_map`, Uint8Array)).data;
-    for (const v of study.views) views[v] = await fetchArray(`/api/studies/${id}/views/${v}`, Float32Array);
+    const [seg, ...arrays] = await Promise.all([
+      study.maps.includes("siopen_map") ? fetchArray(`/api/studies/${id}/maps/siopen_map`, Uint8Array) : null,
+      ...study.views.map(v => fetchArray(`/api/studies/${id}/views/${v}`, Float32Array))]);
+    const segMap = seg ? seg.data : null;
+    study.views.forEach((v, i) => { views[v] = arrays[i]; });
     const labelOf = key => SIOPEN.findIndex(s => s.key === key) + 1;
     viewer.lesions = (study.auto ? study.auto.lesions : []).map((l, i) => Object.assign({}, l, {
       n: i + 1, label: labelOf(l.segment), segmentName: segName("siopen", l.segment) }));

@@ -144,13 +144,20 @@ class Viewer {
   }
 
   fit() {
+    // fit the body (rows and columns holding counts), not the whole camera field
     const p = this.panels[0];
     if (!p) return;
     const w = p.canvas.width / p.dpr, h = p.canvas.height / p.dpr;
-    const mmH = p.rows * p.spacing[0], mmW = p.cols * p.spacing[1];
-    this.scale = Math.min(h / mmH, w / mmW) * 0.98;
-    this.ox = (w - mmW * this.scale) / 2;
-    this.oy = (h - mmH * this.scale) / 2;
+    let top = Infinity, bottom = -Infinity, left = Infinity, right = -Infinity;
+    for (const q of this.panels) {
+      const b = q.bbox || (q.bbox = bodyBox(q));
+      top = Math.min(top, b.top * q.spacing[0]); bottom = Math.max(bottom, b.bottom * q.spacing[0]);
+      left = Math.min(left, b.left * q.spacing[1]); right = Math.max(right, b.right * q.spacing[1]);
+    }
+    const mmH = bottom - top, mmW = right - left;
+    this.scale = Math.min(h / mmH, w / mmW) * 0.96;
+    this.ox = (w - mmW * this.scale) / 2 - left * this.scale;
+    this.oy = (h - mmH * this.scale) / 2 - top * this.scale;
     this.fitted = true;
   }
 
@@ -253,6 +260,30 @@ class Viewer {
     });
     c.addEventListener("mouseleave", () => { if (this.readout) this.readout.textContent = ""; });
   }
+}
+
+// Rows and columns of the body in a panel's drawing (mirrored if so): where the smoothed
+// profile of counts exceeds 2 % of its maximum, with a small margin; the whole field otherwise.
+function bodyBox(p) {
+  const rows = new Float64Array(p.rows), cols = new Float64Array(p.cols);
+  for (let r = 0; r < p.rows; r++) {
+    for (let c = 0; c < p.cols; c++) {
+      const v = p.data[r * p.cols + c];
+      rows[r] += v; cols[p.mirror ? p.cols - 1 - c : c] += v;
+    }
+  }
+  const extent = (prof, n) => {
+    let max = 0;
+    for (const v of prof) if (v > max) max = v;
+    let a = 0, b = n - 1;
+    while (a < n && prof[a] < 0.02 * max) a++;
+    while (b > a && prof[b] < 0.02 * max) b--;
+    const pad = Math.round(0.04 * n);
+    return [Math.max(0, a - pad), Math.min(n, b + 1 + pad)];
+  };
+  const [top, bottom] = extent(rows, p.rows), [left, right] = extent(cols, p.cols);
+  if (bottom - top < 0.2 * p.rows) return { top: 0, bottom: p.rows, left: 0, right: p.cols };
+  return { top, bottom, left, right };
 }
 
 // Default upper threshold (% of max): the 99.7th percentile of the counts inside the body, so
