@@ -55,11 +55,11 @@ METHOD = """## The phantom
   hand or ankle (20 %), primary soft-tissue tumour (adrenal, thoracic, pelvic; 45 % of abnormal
   scans, 10 % of normal ones) with a nodal mass sometimes. No normal bone uptake.
 - **Skeletal disease**: 30 % normal, 30 % SIOPEN 1-5, 40 % above 5 (35 % of these a diffuse
-  marrow pattern); discrete foci 5-25 mm (smaller in small children), peak 0.8-10 x what lies
+  marrow pattern); discrete foci 5-25 mm (smaller in small children), peak 1.2-10 x what lies
   over them after blur (foci that would need > 15 x liver are not drawn), kept > 1.2 FWHM + 4 mm
   apart and off the mid-shaft split; diffuse involvement of 15-40 %, 58-88 % or 100 % of a
   segment's bone, spreading from the shoulder, elbow, hip or knee in limbs, a run of vertebrae
-  in the spine, 1.5-6 x background.
+  in the spine, 2-7 x background.
 - **Camera**: anterior and posterior, attenuation exp(-mu d) with mu 0.11-0.14 /cm and depth
   from each source's depth fraction of the local body thickness; collimator FWHM
   sqrt(3.6^2 + (1.6 + 0.068 z)^2) mm (LEHR) or sqrt(3.8^2 + (2.6 + 0.085 z)^2) (ME) in depth
@@ -263,6 +263,19 @@ def summarise(rows: list[dict]) -> tuple[str, list[dict]]:
     return "\n".join(lines), worst
 
 
+def _write_dicom(case, folder: Path) -> None:
+    """Write one case as NM DICOM plus ``<name>.truth.json``."""
+    import json
+
+    from mibgscore.io.write import write_nm
+
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"phantom2_{case.seed:05d}"
+    write_nm(case.scan, folder / f"{name}.dcm")
+    (folder / f"{name}.truth.json").write_text(json.dumps(case.truth, indent=1),
+                                               encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100)
@@ -271,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=Path, default=ROOT / "docs" / "images")
     ap.add_argument("--examples", action="store_true",
                     help="also render one normal, limited and extensive case")
+    ap.add_argument("--dicom", type=Path, default=None,
+                    help="also write each case as NM DICOM (write_nm) with its truth JSON")
     args = ap.parse_args(argv)
     try:
         from mibgscore.pipeline import score
@@ -284,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(args.n):
         rows.append(run_case(args.seed + i, score))
         r = rows[-1]
+        if args.dicom is not None:
+            _write_dicom(r["case"], args.dicom)
         auto = r["result"].siopen_total if r["result"] is not None else f"crash ({r['error']})"
         print(f"seed {r['seed']}: truth {r['truth']['siopen_total']}, auto {auto}", flush=True)
     body, worst = summarise(rows)

@@ -231,7 +231,7 @@ def draw_anatomy(child: Child, grid: Grid) -> Anatomy:
             yc = y0 + (i + 0.5) * step
             xc = _spine_x(child, lv, yc)
             grow = 1.0 + 0.25 * i / max(n - 1, 1)
-            add(bone, ellipse(grid, xc, yc, hw * h * grow, 0.42 * step, power=4.0),
+            add(bone, ellipse(grid, xc, yc, hw * h * grow, 0.47 * step, power=4.0),
                 0.7 if bone != "cervical_spine" else 0.6, 0.02 * h)
             vertebrae.append((f"{bone[0].upper()}{i + 1}", xc, yc))
     lm["t12"] = (_spine_x(child, lv, lv["t12"]), lv["t12"])

@@ -112,7 +112,7 @@ def normal_uptake(an: Anatomy, rng: np.random.Generator) -> tuple[list[Source], 
                       0.1 * head_w, u(0.4, 1.4), 0.5))
     # thorax: myocardium (left ventricle ring), lungs
     hx, hy = 0.22 * chest_hw, lv["c7"] + 0.62 * thor
-    myo = u(0.12, 0.6)
+    myo = u(0.2, 0.7)
     ha, hb = 0.30 * chest_hw * young, 0.19 * thor
     outer = _organ(g, "heart", hx, hy, ha, hb, 0.05 * h, myo, 0.3, 35)
     inner = _organ(g, "heart", hx + 0.03 * chest_hw, hy, 0.6 * ha, 0.55 * hb, 0.03 * h,
@@ -331,7 +331,7 @@ def draw_disease(an: Anatomy, rng: np.random.Generator, category: str,
             bone = label_to_bone[int(an.bone_labels[r, c])]
             k = max(1, int(round(0.5 * d / s)))
             local = float(background[max(r - k, 0): r + k + 1, max(c - k, 0): c + k + 1].mean())
-            q = float(np.exp(rng.uniform(np.log(0.8), np.log(10.0))))  # peak over background
+            q = float(np.exp(rng.uniform(np.log(1.2), np.log(10.0))))  # peak over background
             peak = d * d / (d * d + blur_mm * blur_mm)  # blurred peak of a small sphere
             conc = max(float(np.exp(rng.uniform(np.log(0.5), np.log(6.0)))),
                        q * local / (d * peak))
@@ -376,7 +376,7 @@ def draw_disease(an: Anatomy, rng: np.random.Generator, category: str,
             if region is not None:
                 diffuse |= region
     if diffuse.any():
-        level = float(np.exp(rng.uniform(np.log(1.5), np.log(6.0))))  # marrow / background
+        level = float(np.exp(rng.uniform(np.log(2.0), np.log(7.0))))  # marrow / background
         dconc = np.zeros(g.shape, np.float32)
         for i in range(len(siopen.keys)):
             m = diffuse & (seg_map == i + 1)

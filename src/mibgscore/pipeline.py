@@ -250,10 +250,13 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
         r, c = orig(u.row, u.col)
         findings.append(Finding(label=u.label, row=r, col=c))
 
-    lesion_mask = lesions.diffuse.copy()
+    graded = [i + 1 for i, ev in enumerate(siopen_ev) if ev.diffuse_fraction > 0]
+    lesion_mask = lesions.diffuse & np.isin(siopen_map_w, graded)
     rr, cc = np.ogrid[: lesion_mask.shape[0], : lesion_mask.shape[1]]
     px = float(np.mean(images.spacing_mm))
-    for x in lesions.focal:
+    for x, si in zip(lesions.focal, s_idx, strict=True):
+        if si < 0:
+            continue
         rad = max(1.5, x.radius_mm / px)
         lesion_mask |= (rr - x.row) ** 2 + (cc - x.col) ** 2 <= rad * rad
 

@@ -103,6 +103,7 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
     page.wait_for_selector("#siopen-body tr[data-segment=pelvis].edited")
     assert page.inner_text("#siopen-total") == str(expected)
     page.click("#siopen-body tr[data-segment=thoracic_cage]")
+    page.click("#zoom-reset")
     page.wait_for_timeout(300)
     screenshot(page, "web_viewer.png")
 

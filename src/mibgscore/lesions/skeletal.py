@@ -36,6 +36,9 @@ class LesionParams:
         Minimum detector response in noise SDs.
     focal_contrast : float
         Minimum peak contrast over expected normal counts.
+    focal_max_radius_mm : float
+        Largest radius (mm, at half the peak excess) of a focus; larger hot spots are organ
+        uptake or diffuse disease.
     organ_contrast : float
         Minimum contrast of a focus inside organ uptake (over the organ's surface).
     bone_tolerance_mm : float
@@ -49,8 +52,9 @@ class LesionParams:
     """
 
     focal_mm: float = 3.5
-    focal_z: float = 5.0
-    focal_contrast: float = 0.35
+    focal_z: float = 6.0
+    focal_contrast: float = 0.25
+    focal_max_radius_mm: float = 11.0
     organ_contrast: float = 0.35
     bone_tolerance_mm: float = 8.0
     diffuse_mm: float = 4.0
@@ -140,6 +144,8 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
         if label <= 0:
             continue
         radius = _radius_mm(g1, expected, r, c, px, size)
+        if radius > params.focal_max_radius_mm:
+            continue
         conf = _focal_confidence(float(z[r, c]), float(contrast[r, c]), params,
                                  in_organ=bool(uptake.mask[r, c]),
                                  dist_mm=float(dist[r, c]) * px)

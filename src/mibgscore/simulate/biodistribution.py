@@ -167,7 +167,10 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
          0.45, angle=u(-20, -8), power=0.6)
     blob(canvas, act, (ly - 0.06 * L, 0.02 * W), (0.07 * L * big, 0.36 * W), liv * u(0.5, 0.8),
          5.0 * scale * 1.2, 0.25, angle=-15.0, power=0.6)
-    note("liver", ly, -0.47 * W)
+    # the right lobe reaches lower laterally: a wedge rather than a ball
+    blob(canvas, act, (ly + 0.08 * L * big, -0.62 * W), (0.09 * L * big, 0.3 * W),
+         liv * u(0.7, 1.0), 7.0 * scale * 1.2, 0.5, angle=u(15, 35), power=0.6)
+    note("liver", ly, -0.45 * W)
 
     # spleen (posterior, patient's left), kidneys faint, adrenals sometimes
     if rng.random() < 0.7:

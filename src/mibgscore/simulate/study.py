@@ -188,8 +188,8 @@ def _scan(seed, rng, child, camera, anterior, posterior, spacing) -> Scan:
     study_date = dt.date(2020, 1, 1) + dt.timedelta(days=int(rng.integers(0, 6 * 365)))
     birth = study_date - dt.timedelta(days=int(round(child.age_years * 365.25)))
     sop = uid_for(seed, "sop")
-    speed = float(rng.choice([80.0, 100.0, 120.0, 150.0, 200.0]))
-    duration = anterior.shape[0] * spacing / speed * 1000.0
+    speed = float(rng.choice([80.0, 100.0, 120.0, 150.0, 200.0]))  # mm/min
+    duration = anterior.shape[0] * spacing / speed * 60000.0  # ms for the whole field
     return Scan(
         anterior=anterior,
         posterior=posterior,

@@ -244,6 +244,13 @@ def _organ_in_zone(ctx: _Context, label: str, zone: np.ndarray, min_area: float,
             if centre_off < 0.6 * f.spine_half_width + 2 and width < 3 * f.spine_half_width:
                 name = "nasopharynx" if np.mean(rows) < f.neck - 0.02 * (f.neck - f.head_top) \
                     else "thyroid"
+        if label in ("liver", "spleen", "kidney"):
+            # these organs lie beside the spine: what overlies the spine is the spine's
+            spine_band = np.abs(np.arange(region.shape[1]) - f.midline) <= (
+                1.3 * f.spine_half_width + 1)
+            region = region & ~spine_band[None, :]
+            if not region.any():
+                continue
         if label == "kidney":
             full = ctx.finding(label, region)
             if full.anterior_fraction is not None and full.anterior_fraction > 0.5:
