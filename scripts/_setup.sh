@@ -24,7 +24,9 @@ stamp=.venv/.mibgscore-installed
 want="$(sha1sum pyproject.toml | cut -c1-40) ${EXTRAS:-}"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[${EXTRAS:-}]"
+  target="."
+  [ -n "${EXTRAS:-}" ] && target=".[${EXTRAS}]"
+  .venv/bin/python -m pip install -q -e "$target"
   echo "$want" > "$stamp"
 else
   .venv/bin/python -m pip install -q --no-deps -e . >/dev/null
