@@ -31,6 +31,25 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2 * (a & b).sum() / s) if s else float("nan")
 
 
+def lesion_agreement(seg: np.ndarray, keys: tuple[str, ...], lesions: list[tuple[int, int, str]],
+                     radius_px: float) -> tuple[int, int]:
+    """(lesions whose point falls in the true segment on ``seg``, lesions counted).
+
+    A point outside the fitted bone takes the nearest fitted bone within ``radius_px``.
+    """
+    from scipy import ndimage as ndi
+
+    _, (ir, ic) = ndi.distance_transform_edt(seg == 0, return_indices=True)
+    dist = np.hypot(ir - np.arange(seg.shape[0])[:, None], ic - np.arange(seg.shape[1])[None])
+    good = 0
+    for r, c, key in lesions:
+        r = int(np.clip(r, 0, seg.shape[0] - 1))
+        c = int(np.clip(c, 0, seg.shape[1] - 1))
+        label = seg[ir[r, c], ic[r, c]] if dist[r, c] <= radius_px else 0
+        good += bool(label) and keys[label - 1] == key
+    return good, len(lesions)
+
+
 def evaluate(seed: int, *, use_age: bool) -> dict:
     """Fit one simulated study and compare it with its truth."""
     from mibgscore.simulate import simulate_study
@@ -55,6 +74,11 @@ def evaluate(seed: int, *, use_age: bool) -> dict:
         out[name] = {seg.key: dice(fit == i + 1, true == i + 1)
                      for i, seg in enumerate(scheme.segments) if not seg.soft_tissue}
     out["bone_dice"] = dice(labels > 0, truth.bone_labels > 0)
+    scheme = load_scheme("siopen")
+    fit = scheme.segment_map(labels, position)
+    out["lesions"] = lesion_agreement(fit, scheme.keys,
+                                      [(le.row, le.col, le.siopen) for le in truth.lesions
+                                       if le.kind == "focal"], 10.0 / scan.spacing_mm[0])
     err = {}
     bias = {}
     sr, sc = scan.spacing_mm
@@ -101,6 +125,12 @@ def evaluate_phantom2(seed: int) -> dict:
     out["curie"] = {seg.key: dice(fit == i + 1, tru == i + 1)
                     for i, seg in enumerate(scheme.segments) if not seg.soft_tissue}
     out["bone_dice"] = dice(labels > 0, true > 0)
+    siopen = load_scheme("siopen")
+    pos = sk.bone_position[::-1] if body.flipped_rows else sk.bone_position
+    out["lesions"] = lesion_agreement(
+        siopen.segment_map(labels, pos), siopen.keys,
+        [(le["row"], le["col"], le["siopen"]) for le in case.truth["lesions"]
+         if le["kind"] == "focal"], 10.0 / scan.spacing_mm[0])
     return out
 
 
@@ -209,6 +239,9 @@ def main() -> None:
         print(f"\nphantom2, {len(rows)} cases, seeds {args.seed}-{args.seed + args.n - 1}")
         print(f"orientation right in {sum(r['flip_ok'] for r in rows)}/{len(rows)}")
         print(f"bone Dice (any bone): median {np.median([r['bone_dice'] for r in rows]):.3f}")
+        good, total = np.sum([r["lesions"] for r in rows], axis=0)
+        print(f"focal lesions whose point falls in their true SIOPEN segment on the fitted "
+              f"skeleton (10 mm reach): {good}/{total} = {good / max(total, 1):.1%}")
         print("\nCURIE segment Dice        median   p10    mean")
         for k in rows[0]["curie"]:
             v = np.array([r["curie"][k] for r in rows], float)
@@ -238,6 +271,9 @@ def main() -> None:
     print(f"{len(results)} studies, seeds {args.seed}-{args.seed + args.n - 1}, "
           f"age/height {'not ' if args.no_age else ''}given")
     print(f"bone Dice (any bone): median {np.median([r['bone_dice'] for r in results]):.3f}")
+    good, total = np.sum([r["lesions"] for r in results], axis=0)
+    print(f"focal lesions whose point falls in their true SIOPEN segment on the fitted "
+          f"skeleton (10 mm reach): {good}/{total} = {good / max(total, 1):.1%}")
     for scheme in ("siopen", "curie"):
         print(f"\n{scheme.upper()} segment Dice        median   p10    mean")
         keys = results[0][scheme].keys()

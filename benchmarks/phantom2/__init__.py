@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,6 +49,22 @@ class Phantom2Case:
     bone_labels: np.ndarray
 
 
+FOV_HALF_WIDTH_MM = 300.0
+"""Half the width of a whole-body detector: arms are abducted no further than fits."""
+
+
+def _fit_arms(child: Child) -> Child:
+    """Limit the arms' abduction so that the hands stay in a 600 mm wide field."""
+    h = child.height_cm * 10
+    a = child.age_years
+    arm = sum(proportion(k, a) for k in ("humerus", "forearm", "hand")) * h
+    sh = proportion("shoulder", a) * h / 2
+    room = (FOV_HALF_WIDTH_MM - 20 - sh) / arm
+    top = math.degrees(math.asin(min(max(room, 0.05), 1.0)))
+    abd = tuple(min(v, top) for v in child.abduction_deg)
+    return replace(child, abduction_deg=abd) if abd != child.abduction_deg else child
+
+
 def _field(child: Child, rng: np.random.Generator) -> tuple[tuple[int, int], float, float]:
     """Matrix, pixel spacing and the body's lateral extent (mm) for one child."""
     h = child.height_cm * 10
@@ -62,6 +78,8 @@ def _field(child: Child, rng: np.random.Generator) -> tuple[tuple[int, int], flo
     need = max((h + 60) / rows, 2 * half_w / cols)
     if big:
         s = max(need, float(rng.uniform(1.2, 1.6)))
+    elif need > 3.6:
+        s = need
     elif rng.random() < 0.15:
         s = max(need, float(rng.uniform(1.2, 4.0)))
     else:
@@ -79,7 +97,7 @@ def generate_case(seed: int, category: str | None = None) -> Phantom2Case:
         Skeletal disease class; drawn 30 / 30 / 40 % when None.
     """
     rng = np.random.default_rng(seed)
-    child = sample_child(rng)
+    child = _fit_arms(sample_child(rng))
     (rows, cols), s, half_w = _field(child, rng)
     h = child.height_cm * 10
     free_r = rows * s - h - 40

@@ -34,7 +34,10 @@ class Source:
 
 @dataclass(frozen=True)
 class FocalLesion:
-    """A discrete skeletal lesion: centre in body mm and pixels, diameter, bone and segments."""
+    """A discrete skeletal lesion: centre in body mm and pixels, diameter, bone and segments.
+
+    ``contrast`` is the expected blurred peak over the normal emission beneath it.
+    """
 
     x_mm: float
     y_mm: float
@@ -46,6 +49,7 @@ class FocalLesion:
     position: float
     siopen: str
     curie: str
+    contrast: float = 0.0
 
 
 @dataclass
@@ -344,7 +348,8 @@ def draw_disease(an: Anatomy, rng: np.random.Generator, category: str,
                                       float(an.bone_depth[r, c]), "bone_focal"))
             ck = curie.keys[int(cur_map[r, c]) - 1]
             dis.focal.append(FocalLesion(float(x), float(y), r, c, float(d), conc, bone,
-                                         float(an.bone_position[r, c]), key, ck))
+                                         float(an.bone_position[r, c]), key, ck,
+                                         max(q, conc * d * peak / max(local, 1e-6))))
             placed += 1
         return placed
 

@@ -43,6 +43,7 @@ def truth_of(an: Anatomy, dis: Disease) -> dict:
     out["lesions"] = [
         {"kind": "focal", "row": f.row, "col": f.col, "diameter_mm": round(f.diameter_mm, 1),
          "bone": f.bone, "position": round(f.position, 3), "siopen": f.siopen,
-         "curie": f.curie, "concentration": round(f.concentration, 3)} for f in dis.focal]
+         "curie": f.curie, "concentration": round(f.concentration, 3),
+         "contrast": round(f.contrast, 2)} for f in dis.focal]
     out["soft_tissue"] = [{"site": s, "row": r, "col": c} for s, r, c in dis.soft_tissue_sites]
     return out

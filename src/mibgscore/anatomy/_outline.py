@@ -159,10 +159,14 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
     lo = int(vertex_r + 0.6 * P.head * H)
     hi = int(vertex_r + min(1.5 * P.head, P.shoulder + 0.04) * H)
     sw = _smooth(cwidth, max(1, int(0.012 * H)))
+    exp_neck = vertex_r + (P.head + 0.01) * H
     if hi > lo + 2:
-        neck_r = float(lo + int(np.argmin(sw[lo:hi])))
+        # narrowest row, preferring rows near where the age puts the neck
+        ref = max(float(sw[int(vertex_r): lo + 1].max()), 1.0)
+        cost = sw[lo:hi] / ref + 2.0 * np.abs(np.arange(lo, hi) - exp_neck) / H
+        neck_r = float(lo + int(np.argmin(cost)))
     else:
-        neck_r = vertex_r + P.head * H
+        neck_r = exp_neck
     head_rows = slice(int(vertex_r), max(int(neck_r), int(vertex_r) + 1))
     head_w = float(sw[head_rows].max()) if neck_r > vertex_r else 0.15 * H
     neck_w = float(sw[int(neck_r)])
@@ -170,8 +174,9 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
     conf.append(float(np.clip(dip / 0.2, 0, 1)))
     expected_chin = vertex_r + P.head * H
     chin_r = vertex_r + 0.93 * (neck_r - vertex_r)
-    if abs(chin_r - expected_chin) > 0.35 * P.head * H:
+    if abs(chin_r - expected_chin) > 0.35 * P.head * H or dip < 0.08:
         chin_r = 0.5 * (chin_r + expected_chin)
+        neck_r = 0.5 * (neck_r + exp_neck)
         notes.append("neck not clear on the outline: head size from age")
     head_c = float(np.nanmedian(central[head_rows])) if neck_r > vertex_r else mid(vertex_r)
     lm["vertex"] = (vertex_r, head_c)
@@ -281,7 +286,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
                       (shoulder_r + 0.34 * Lt, mid(shoulder_r) + sg * 0.55 * half(
                           shoulder_r + 0.3 * Lt))]
         # legs: centre line from the crotch to the soles
-        cl, lateral = _leg_centre(row_runs, crotch_r, soles_r, sg, mid)
+        cl, lateral = _leg_centre(row_runs, crotch_r, soles_r, sg, mid, 0.11 * H)
         hip_r = crotch_r - 0.09 * L
         thigh_c = _col_at(cl, crotch_r + 0.1 * L)
         thigh_lat = _col_at(lateral, crotch_r + 0.05 * L)
@@ -302,13 +307,13 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         crest = lm["iliac_crest"][0]
         hw_p = half(hip_r)
         hipb[side] = [
-            (crest + 0.02 * Lt, mid(crest) + sg * 0.22 * hw_p),
-            (crest - 0.02 * Lt, mid(crest) + sg * 0.55 * hw_p),
-            (crest + 0.02 * Lt, mid(crest) + sg * 0.85 * hw_p),
-            (hip_r - 0.03 * L, hip_c + sg * 0.25 * abs(hip_c - mid(hip_r))),
-            (crotch_r - 0.02 * L, hip_c),
-            (crotch_r - 0.02 * L, mid(crotch_r) + sg * 0.05 * hw_p),
-            (hip_r, mid(hip_r) + sg * 0.03 * hw_p),
+            (crest + 0.03 * Lt, mid(crest) + sg * 0.2 * hw_p),
+            (crest - 0.03 * Lt, mid(crest) + sg * 0.55 * hw_p),
+            (crest + 0.02 * Lt, mid(crest) + sg * 0.92 * hw_p),
+            (hip_r - 0.02 * L, hip_c + sg * 0.45 * abs(hip_c - mid(hip_r))),
+            (crotch_r + 0.01 * L, hip_c + sg * 0.1 * abs(hip_c - mid(hip_r))),
+            (crotch_r - 0.01 * L, mid(crotch_r) + sg * 0.04 * hw_p),
+            (hip_r - 0.01 * L, mid(hip_r) + sg * 0.03 * hw_p),
             (lm["l5"][0] + 0.04 * Lt, mid(crest) + sg * 0.12 * hw_p),
         ]
     return Outline(stature_px=H, head_width_px=head_w, face_top=0.45 + 0.1 * (
@@ -322,9 +327,12 @@ def _col_at(path: list[Point], r: float) -> float:
     return float(np.interp(r, pts[:, 0], pts[:, 1]))
 
 
-def _leg_centre(row_runs: RowRuns, crotch_r: float, soles_r: float, sg: float, mid
-                ) -> tuple[list[Point], list[Point]]:
-    """Centre line and lateral edge (row, col) of one leg, top to bottom."""
+def _leg_centre(row_runs: RowRuns, crotch_r: float, soles_r: float, sg: float, mid,
+                max_width: float) -> tuple[list[Point], list[Point]]:
+    """Centre line and lateral edge (row, col) of one leg, top to bottom.
+
+    ``max_width`` (pixels) caps the width of a leg's run, measured from its medial edge.
+    """
     out: list[Point] = []
     edge: list[Point] = []
     prev = None
@@ -346,6 +354,12 @@ def _leg_centre(row_runs: RowRuns, crotch_r: float, soles_r: float, sg: float, m
             a, b = min(cand, key=lambda q: abs(0.5 * (q[0] + q[1]) - m))
         else:
             a, b = min(cand, key=lambda q: abs(0.5 * (q[0] + q[1] - 1) - prev))
+        # a hand resting on the thigh widens its run: keep a leg's width from the medial edge
+        if b - a > max_width:
+            if sg < 0:
+                a = b - int(round(max_width))
+            else:
+                b = a + int(round(max_width))
         c = 0.5 * (a + b - 1)
         out.append((float(r), c))
         edge.append((float(r), float(a if sg < 0 else b - 1)))

@@ -114,14 +114,15 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
     l5 = p("l5")
     tip = p("coccyx")
     cv.polyline("cervical_spine", [base, p("neck"), c7], [w(0.02), w(0.022), w(0.024)])
-    cv.polyline("thoracic_spine", [c7, t12], [w(0.026), w(0.03)])
-    cv.polyline("lumbar_spine", [t12, l5], [w(0.034), w(0.038)])
+    cv.polyline("thoracic_spine", [c7, t12], [w(0.028), w(0.032)])
+    cv.polyline("lumbar_spine", [t12, l5], [w(0.036), w(0.04)])
     cv.polyline("sacrum", [l5, tip], [w(0.06), w(0.015)])
 
     # thoracic cage
     notch = p("sternal_notch")
     xiph = p("xiphoid")
-    cv.polyline("sternum", [notch, xiph], [w(0.018), w(0.012)])
+    # narrower than the spine it overlies: a midline focus is far more often vertebral
+    cv.polyline("sternum", [notch, xiph], [w(0.014), w(0.009)])
     for side in SIDES:
         sg = -1.0 if side == "right" else 1.0
         acr = p(f"shoulder_{side}")
@@ -138,7 +139,7 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
         # arm
         arm = [(r * s + (s - 1) / 2, c * s + (s - 1) / 2) for r, c in o.arm[side]]
         hum, fore, hand = _split(arm, (o.props.humerus, o.props.forearm, o.props.hand))
-        cv.polyline(f"humerus_{side}", hum, _taper(len(hum), w(0.024), w(0.016), w(0.022)))
+        cv.polyline(f"humerus_{side}", hum, _taper(len(hum), w(0.03), w(0.016), w(0.024)))
         cv.polyline(f"forearm_{side}", fore, _taper(len(fore), w(0.02), w(0.019), w(0.022)))
         cv.polyline(f"hand_{side}", hand, _taper(len(hand), w(0.028), w(0.032), w(0.024)))
 
@@ -149,8 +150,8 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
                  (tr_ + 0.8 * (kr - tr_), tc + 0.8 * (kc - tc)), (kr, kc)]
         tib = _between(leg, p(f"knee_{side}"), p(f"ankle_{side}"))
         foot = _between(leg, p(f"ankle_{side}"), p(f"toe_{side}"))
-        cv.polyline(f"femur_{side}", femur, [w(0.026), w(0.022), w(0.017), w(0.02), w(0.032)])
-        cv.polyline(f"tibia_fibula_{side}", tib, _taper(len(tib), w(0.032), w(0.024), w(0.028)))
+        cv.polyline(f"femur_{side}", femur, [w(0.028), w(0.024), w(0.018), w(0.024), w(0.038)])
+        cv.polyline(f"tibia_fibula_{side}", tib, _taper(len(tib), w(0.036), w(0.025), w(0.03)))
         cv.polyline(f"foot_{side}", foot, _taper(len(foot), w(0.03), w(0.036), w(0.034)))
 
 

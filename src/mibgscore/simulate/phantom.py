@@ -54,6 +54,7 @@ class Child:
     leg_abduction: tuple[float, float]
     foot_turn: tuple[float, float]
     bone_scale: float
+    arm_scale: float = 1.0
 
     @property
     def y_shoulder(self) -> float:
@@ -109,6 +110,7 @@ def sample_child(rng: np.random.Generator, age_range: tuple[float, float]) -> Ch
         leg_abduction=(legs + rng.normal(0, 1.5), legs + rng.normal(0, 1.5)),
         foot_turn=(float(rng.uniform(0, 35)), float(rng.uniform(0, 35))),
         bone_scale=float(rng.uniform(0.92, 1.08)),
+        arm_scale=float(rng.uniform(0.94, 1.06)),
     )
 
 
@@ -327,9 +329,9 @@ def draw_child(child: Child, canvas: Canvas) -> Anatomy:
 
     # --- upper limbs
     young = float(np.clip((c.age_years - 0.5) / 15.5, 0.0, 1.0))
-    len_hum = H * (0.165 + 0.025 * young) * bs
-    len_fa = H * (0.13 + 0.02 * young) * bs
-    len_hand = H * (0.10 + 0.01 * young)
+    len_hum = H * (0.165 + 0.025 * young) * bs * c.arm_scale
+    len_fa = H * (0.13 + 0.02 * young) * bs * c.arm_scale
+    len_hand = H * (0.10 + 0.01 * young) * c.arm_scale
     arms: dict[str, dict[str, tuple[float, float]]] = {}
     for k_side, (side, s) in enumerate(SIDES.items()):
         head = lm[f"shoulder_{side}"]
@@ -496,7 +498,8 @@ def extent_mm(child: Child) -> tuple[float, float]:
     """Approximate (length, half-width) of the body on the table, hands included."""
     H = child.height_mm
     young = float(np.clip((child.age_years - 0.5) / 15.5, 0.0, 1.0))
-    arm = H * (0.165 + 0.025 * young + 0.13 + 0.02 * young + 0.10 + 0.01 * young)
+    arm = H * (0.165 + 0.025 * young + 0.13 + 0.02 * young + 0.10 + 0.01 * young) * (
+        child.bone_scale * child.arm_scale)
     reach = 0.0
     for k in range(2):
         a = math.radians(max(child.arm_abduction[k], 0.0) + 0.5 * child.elbow_angle[k])

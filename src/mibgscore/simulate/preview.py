@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ def save_preview(study: SimulatedStudy, path: str | Path, *, marks: bool = True,
                       f"={g}" for k, g in t.siopen.items() if g)
     fig.suptitle(f"{t.category}: SIOPEN {t.siopen_total}, Curie {t.curie_total}; "
                  f"{t.age_years:.1f} y, {t.height_cm:.0f} cm, {study.scan.spacing_mm[0]:.2f} mm"
-                 f"\n{grades}", fontsize=7)
+                 f"\n{textwrap.fill(grades, 80)}", fontsize=7)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from mibgscore.anatomy.bones import BONES
 from mibgscore.uptake.images import (
     combine_views,
     grow,
@@ -111,7 +112,8 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     # where anatomy puts an organ, a weaker excess is enough to call it that organ
     warm = images.body & (gh > soft0 * (1 + params.organ_ratio)) & signif
     bone = grow(bone_labels > 0, max(1, int(round(3.0 / px))))
-    ctx = _Context(images, frame, gh, hot, bone, px, anterior, posterior, warm)
+    ctx = _Context(images, frame, gh, hot, bone, px, anterior, posterior, warm,
+                   _nearest_bone(bone_labels))
 
     findings: list[UptakeFinding] = []
     for label, zone, min_area, keep in _organ_zones(ctx):
@@ -158,6 +160,7 @@ class _Context:
     anterior: np.ndarray | None
     posterior: np.ndarray | None
     warm: np.ndarray | None = None
+    nearest_bone: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -185,6 +188,21 @@ class _Context:
                              * self.images.spacing_mm[1],
                              peak_ratio=float(self.gh[r, c]) / self.images.reference_counts,
                              anterior_fraction=frac)
+
+
+LIMB_END_BONES = frozenset({"forearm_right", "forearm_left", "hand_right", "hand_left",
+                            "tibia_fibula_right", "tibia_fibula_left", "foot_right", "foot_left",
+                            "humerus_right", "humerus_left"})
+"""Where injection sites are (arm, hand, foot): a very hot small spot there is one."""
+
+
+def _nearest_bone(bone_labels: np.ndarray) -> np.ndarray | None:
+    """Label of the nearest fitted bone at each pixel (None without a skeleton)."""
+    if not (bone_labels > 0).any():
+        return None
+    idx = ndi.distance_transform_edt(bone_labels == 0, return_distances=False,
+                                     return_indices=True)
+    return bone_labels[tuple(idx)]
 
 
 def _organ_zones(ctx: _Context) -> list[tuple[str, np.ndarray, float, int]]:
@@ -283,8 +301,12 @@ def _other_findings(ctx: _Context, hot: np.ndarray) -> list[UptakeFinding]:
         in_trunk_rows = f.neck <= rc <= f.pelvis_bottom
         height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
         extremity = not in_trunk_rows or lateral > 1.1 * w
+        if ctx.nearest_bone is not None:
+            pr, pc = np.unravel_index(int(np.argmax(np.where(full, ctx.gh, -np.inf))), full.shape)
+            near = int(ctx.nearest_bone[pr, pc])
+            extremity = extremity or (near > 0 and BONES[near - 1] in LIMB_END_BONES)
         small = area < (0.25 * wmm) ** 2
-        if extremity and small and (peak > 8.0 or (on_bone < 0.3 and peak > 4.0)):
+        if extremity and small and (peak > 4.0 or (on_bone < 0.3 and peak > 3.0)):
             out.append(ctx.finding("injection_site", full))
         elif f.neck <= rc <= f.thorax_top + 0.25 * (f.thorax_bottom - f.thorax_top) \
                 and lateral > 1.5 * f.spine_half_width and on_bone < 0.5:

@@ -36,10 +36,10 @@ class ReaderHabits:
         A segment graded 4-6 moves one grade up or down (extent judged differently).
     """
 
-    focal_miss: float = 0.15
-    focal_extra: float = 0.08
-    false_positive: float = 0.02
-    diffuse_shift: float = 0.3
+    focal_miss: float = 0.2
+    focal_extra: float = 0.1
+    false_positive: float = 0.03
+    diffuse_shift: float = 0.4
 
 
 def perturb_grades(grades: dict[str, int], rng: np.random.Generator, *, max_grade: int,

@@ -207,7 +207,9 @@ def _readers_plot(readers: dict) -> str:
     lows = [v for _, p, _ in rows for v in ((p.get("icc_a1_ci") or [None])[0], p.get("icc_a1"))
             if v is not None]
     low = min(lows) if lows else 0.0
-    ax.set_xlim(max(-1.0, low - 0.1 * (1.0 - low) - 0.005), 1.0)
+    span = 1.0 - low
+    ax.set_xlim(max(-1.0, low - 0.1 * span - 0.005), 1.0 + 0.04 * span + 0.001)
+    ax.axvline(1.0, color="0.7", lw=0.8)
     ax.grid(alpha=0.25, axis="x")
     fig.tight_layout()
     return _png(fig)
