@@ -155,7 +155,7 @@ def write_nm(scan: Scan, path: str | Path) -> None:
     if acq.counts_accumulated is not None:
         ds.CountsAccumulated = int(acq.counts_accumulated)
     ds.WholeBodyTechnique = ["1PS"]
-    ds.ScanVelocity = f"{acq.scan_velocity_mm_s or 2.0:.4g}"  # mm/s (cf. JPEG-LL.dcm: 1899 mm in 1210 s)
+    ds.ScanVelocity = f"{acq.scan_velocity_mm_s or 2.0:.4g}"  # mm/s
     ds.ScanLength = int(round(rows * scan.spacing_mm[0]))
 
     lo, hi = acq.energy_window_kev or PHOTOPEAK_KEV
