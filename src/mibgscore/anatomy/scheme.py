@@ -79,15 +79,31 @@ class SegmentScheme:
         ndarray of shape (rows, cols), uint8
             0 outside bone, i + 1 for ``self.segments[i]``.
         """
-        out = np.zeros(bone_labels.shape, dtype=np.uint8)
+        whole = np.zeros(len(BONES) + 1, dtype=np.uint8)  # label -> segment, unsplit bones
+        split: dict[int, list[tuple[float, float, int]]] = {}
         for i, seg in enumerate(self.segments):
             for part in seg.parts:
-                m = bone_labels == BONE_LABEL[part.bone]
+                label = BONE_LABEL[part.bone]
                 if part.start > 0.0 or part.end < 1.0:
-                    pos = (np.full(bone_labels.shape, 0.5, np.float32) if bone_position is None
-                           else bone_position)
-                    m &= (pos >= part.start) & ((pos < part.end) | (part.end >= 1.0))
-                out[m] = i + 1
+                    split.setdefault(label, []).append((part.start, part.end, i + 1))
+                else:
+                    whole[label] = i + 1
+        labels = np.clip(bone_labels, 0, len(BONES)).astype(np.intp, copy=False)
+        out = whole[labels]
+        if split:
+            is_split = np.zeros(len(BONES) + 1, dtype=bool)
+            is_split[list(split)] = True
+            rows, cols = np.nonzero(is_split[labels])
+            lab = labels[rows, cols]
+            pos = (np.full(lab.shape, 0.5, np.float32) if bone_position is None
+                   else np.nan_to_num(bone_position[rows, cols], nan=0.5))
+            seg_of = np.zeros(lab.shape, dtype=np.uint8)
+            for label, parts in split.items():
+                here = lab == label
+                for start, end, value in parts:
+                    inside = here & (pos >= start) & ((pos < end) | (end >= 1.0))
+                    seg_of[inside] = value
+            out[rows, cols] = seg_of
         return out
 
 
