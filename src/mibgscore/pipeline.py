@@ -211,7 +211,7 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
     units = bone_units(labels_w, _shrink(skeleton.bone_position, f, labels_w.shape),
                        float(np.mean(images.spacing_mm)))
     siopen_ev = grade_siopen(siopen_s, siopen_map_w, lesions.diffuse, s_idx,
-                             [x.confidence for x in lesions.focal], None)
+                             [x.confidence for x in lesions.focal], units)
     curie_ev = grade_curie(curie_s, curie_map_w, lesions.diffuse, c_idx,
                            soft_tissue_sites=len(uptake.soft_tissue), units=units)
     stage["grading"] = time.perf_counter() - t

@@ -233,7 +233,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         row = mask[ri]
         run = _run_at(row, mid(ri))
         edge = float(run[0] if sg < 0 else run[1] - 1) if run else mid(ri) + sg * 0.1 * H
-        acr = (a_r, edge - sg * 0.025 * H)
+        acr = (a_r, edge - sg * 0.02 * H)
         lm[f"shoulder_{side}"] = acr
         path, traced = _arm_by_rows(row_runs, acr, sg, mid, soles_r, H, P.arm * H)
         arms_found += traced
@@ -300,7 +300,12 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         lm[f"foot_{side}"] = (0.5 * (ankle_r + soles_r - 1), _col_at(cl, 0.5 * (ankle_r + soles_r)))
         # femur: head in the acetabulum, neck out to the greater trochanter, shaft from there
         # to the knee (the anatomical axis slants in towards the knee)
-        troch = (hip_r + 0.06 * L, thigh_c + 0.45 * (thigh_lat - thigh_c))
+        # greater trochanter: near the level of the head (wide neck-shaft angle in children),
+        # lateral to it, inside the thigh's outline
+        troch_c = hip_c + sg * 0.045 * H
+        if (troch_c - thigh_lat) * sg > -0.015 * H:
+            troch_c = thigh_lat - sg * 0.015 * H
+        troch = (hip_r + 0.04 * L, troch_c)
         legs[side] = [lm[f"hip_{side}"], troch, lm[f"knee_{side}"]] + [
             q for q in cl if q[0] > knee_r]
         # hip bone: ilium from the crest to the acetabulum, pubis and ischium below
@@ -386,7 +391,7 @@ def _arm_by_rows(row_runs: RowRuns, acr: Point, sg: float, mid, soles_r: float, 
     """
     r_start = int(acr[0] + 0.03 * H)
     r_stop = int(min(soles_r - 1, acr[0] + 1.1 * arm_len))
-    half_arm = 0.028 * H
+    half_arm = 0.023 * H
     rows: list[int] = []
     centres: list[float] = []
     n_apart = 0

@@ -61,7 +61,7 @@ class LesionParams:
     organ_contrast: float = 0.35
     bone_tolerance_mm: float = 8.0
     diffuse_mm: float = 4.0
-    diffuse_contrast: float = 0.2
+    diffuse_contrast: float = 0.3
     diffuse_z: float = 3.0
     diffuse_min_area_mm2: float = 900.0
     diffuse_specific: float = 0.5

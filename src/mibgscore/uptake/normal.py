@@ -48,6 +48,9 @@ class UptakeParams:
         Gaussian sigma (mm) of the organ surface used as the expected counts inside organs.
     bone_margin_mm : float
         The fitted skeleton is grown by this much before soft tissue around it is sampled.
+    spill_mm, spill_share : float
+        Gaussian sigma (mm) and weight of the counts that hot findings spill around them,
+        added to the expected counts outside the findings.
     level_window_mm : tuple of float
         Window (rows, cols) in mm over which the soft-tissue level is taken (wide, so that
         diffuse disease of large bones stands out).
@@ -59,6 +62,8 @@ class UptakeParams:
     hot_z: float = 4.0
     organ_surface_mm: float = 7.0
     bone_margin_mm: float = 3.0
+    spill_mm: float = 12.0
+    spill_share: float = 1.0
     level_window_mm: tuple[float, float] = (80.0, 140.0)
 
 
@@ -142,6 +147,9 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     head = (np.arange(mask.shape[0]) < frame.neck).astype(np.float32)
     w = ndi.gaussian_filter1d(head, 10.0 / px)[:, None]
     soft = (w * local + (1.0 - w) * np.maximum(soft, local)).astype(np.float32)
+    # hot organs spill counts around them (camera blur tails, scatter, septal penetration)
+    spill = smooth(np.where(mask, np.maximum(g - soft, 0.0), 0.0), params.spill_mm / px)
+    soft = (soft + params.spill_share * np.where(mask, 0.0, spill)).astype(np.float32)
     surface = smooth(g, params.organ_surface_mm / px)
     expected = np.where(mask, np.maximum(soft, surface), soft).astype(np.float32)
     logger.debug("normal uptake: %s", ", ".join(f.label for f in findings) or "none")
