@@ -219,6 +219,11 @@ def markdown(s: dict, command: str, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _progress(done: int, total: int, t0: float) -> None:
+    if done % 25 == 0 or done == total:
+        print(f"{done}/{total} scans, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=300, help="studies to simulate")
@@ -237,11 +242,16 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         jobs = [(args.seed + i, args.category, args.in_memory, tmp) for i in range(args.n)]
+        rows = []
         if args.workers > 1:
             with ProcessPoolExecutor(args.workers) as pool:
-                rows = list(pool.map(_one, jobs, chunksize=2))
+                for row in pool.map(_one, jobs, chunksize=2):
+                    rows.append(row)
+                    _progress(len(rows), args.n, t0)
         else:
-            rows = [_one(j) for j in jobs]
+            for j in jobs:
+                rows.append(_one(j))
+                _progress(len(rows), args.n, t0)
     s = summarise(rows)
     text = markdown(s, command, rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)

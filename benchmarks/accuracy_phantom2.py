@@ -37,7 +37,8 @@ METHOD = """## The phantom
 - **Patients**: 6 months to 17 years, stature 60-185 cm from an own table of medians by age
   (+-6 %), head height 24.5 % of stature at 6 months to 13 % at 17 years, sitting-height ratio
   0.665 to 0.52; thin, average and obese builds (soft-tissue width x0.8-1.45); arms by the side,
-  abducted 20-45 deg, forearms on the belly or hands over the thighs (15 % asymmetric); legs
+  abducted 20-45 deg (less where the hands would leave a 600 mm field), forearms on the
+  belly or hands over the thighs (15 % asymmetric); legs
   together or apart (3-10 deg); scoliosis, in-plane tilt, child anywhere in the field; 15 % feet
   first (rows flipped).
 - **Bones** (project names): 24 vertebral blocks along a curved spine, 2 x 12 Bezier ribs
@@ -221,6 +222,17 @@ def summarise(rows: list[dict]) -> tuple[str, list[dict]]:
             sel = [m for dm, m in sizes if lo <= dm < hi]
             if sel:
                 lines.append(f"| {lo}-{hi} mm | {len(sel)} | {np.mean(sel):.0%} |")
+
+    conts = [(tl.get("contrast", float("nan")), tl in r["missed"]) for r in ok
+             for tl in r["truth"]["lesions"]]
+    if conts:
+        lines.append("\n| focus contrast (blurred peak / what lies beneath) | n | missed |"
+                     "\n|---|---|---|")
+        for lo, hi in ((0, 2), (2, 4), (4, 8), (8, 1e9)):
+            sel = [m for cv, m in conts if lo <= cv < hi]
+            if sel:
+                lines.append(f"| {lo}-{hi if hi < 1e9 else 'up'} | {len(sel)} | "
+                             f"{np.mean(sel):.0%} |")
 
     lines.append("\n### By acquisition and patient\n")
     lines.append("| subgroup | n | bias | MAE |\n|---|---|---|---|")

@@ -4,7 +4,7 @@ Simulates K studies of each matrix (256 x 1024 and 512 x 2048), writes them as D
 in a fresh child process pinned to one core (OMP/OPENBLAS/MKL threads = 1) reads and scores
 each file, timing read + score per scan, and reports the median and 95th percentile seconds and
 the child's peak resident memory (``resource.getrusage``). Appends nothing: prints a Markdown
-table (and writes it with ``--out``).
+table (and writes it with ``--out``, or appends it to docs/benchmark.md with ``--append``).
 
     .venv/bin/python benchmarks/speed.py --k 20
     .venv/bin/python benchmarks/speed.py --k 2 --out /tmp/speed.md
@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--k", type=int, default=20, help="scans per matrix size")
     p.add_argument("--seed", type=int, default=777000)
     p.add_argument("--out", type=Path, default=None, help="also write the table here")
+    p.add_argument("--append", type=Path, default=None,
+                   help="append the table as a 'Speed and memory' section to this file")
     p.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child is not None:
@@ -102,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out is not None:
         args.out.write_text(text, encoding="utf-8")
+    if args.append is not None:
+        with args.append.open("a", encoding="utf-8") as fh:
+            fh.write("\n## Speed and memory\n\n" + text
+                     + "\nTargets: median <= 0.5 s per 256 x 1024 scan including reading the "
+                     "DICOM, peak memory <= 500 MB, 512 x 2048 no worse than 4 x.\n")
     return 0
 
 

@@ -16,7 +16,7 @@ PARAMS = SimulationParams(matrix_weights=(1.0, 0.0), pitfall_rate=0.0,
 
 @pytest.fixture(scope="module")
 def normal_study():
-    return simulate_study(3, category="normal", params=PARAMS)
+    return simulate_study(5, category="normal", params=PARAMS)
 
 
 @pytest.fixture(scope="module")

@@ -233,7 +233,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
         row = mask[ri]
         run = _run_at(row, mid(ri))
         edge = float(run[0] if sg < 0 else run[1] - 1) if run else mid(ri) + sg * 0.1 * H
-        acr = (a_r, edge - sg * 0.02 * H)
+        acr = (a_r, edge - sg * 0.025 * H)
         lm[f"shoulder_{side}"] = acr
         path, traced = _arm_by_rows(row_runs, acr, sg, mid, soles_r, H, P.arm * H)
         arms_found += traced
@@ -391,7 +391,7 @@ def _arm_by_rows(row_runs: RowRuns, acr: Point, sg: float, mid, soles_r: float, 
     """
     r_start = int(acr[0] + 0.03 * H)
     r_stop = int(min(soles_r - 1, acr[0] + 1.1 * arm_len))
-    half_arm = 0.023 * H
+    half_arm = 0.028 * H
     rows: list[int] = []
     centres: list[float] = []
     n_apart = 0

@@ -71,9 +71,15 @@ def find_body(scan: Scan, *, params: BodyParams = BodyParams()) -> Body:
              for k, v in scan.views.items()}
     shift = (0.0, 0.0)
     row_scale = 1.0
-    if ant is not None and post is not None:
+    pair = ant is not None and post is not None
+    if pair:
         ma = _rough_mask(small["anterior"])
         mp = _rough_mask(small["posterior"])
+        na, npo = int(ma.sum()), int(mp.sum())
+        if min(na, npo) < 0.3 * max(na, npo, 1):
+            pair = False
+            notes.append("one view holds almost no body: views not registered")
+    if pair:
         row_scale = _row_scale(ma, mp, params.scale_tolerance)
         if row_scale != 1.0:
             top = float(np.argmax(mp.any(axis=1)))
@@ -92,6 +98,8 @@ def find_body(scan: Scan, *, params: BodyParams = BodyParams()) -> Body:
         combined = np.sqrt(np.maximum(small["anterior"], 0) * np.maximum(small["posterior"], 0))
         # where the geometric mean loses the edge (one view empty), fall back to the mean
         combined = np.maximum(combined, 0.5 * (small["anterior"] + small["posterior"]) * 0.8)
+    elif len(small) == 2:
+        combined = np.maximum(small["anterior"], small["posterior"])
     else:
         combined = next(iter(small.values()))
         notes.append(f"single view ({next(iter(small))}): no registration")

@@ -78,9 +78,10 @@ class Skeleton:
     bone_position : ndarray of shape (rows, cols), float32
         Position along long bones, 0 proximal - 1 distal; NaN elsewhere.
     landmarks : dict of str to (float, float)
-        Named points (row, col) in the canonical frame: vertex, chin, neck, shoulder_right,
-        elbow_right, wrist_right, hand_right, hip_right, knee_right, ankle_right, toe_right
-        (and _left), pubis, sternal_notch, iliac_crest, soles.
+        Named points (row, col) in the canonical frame: vertex, chin, neck, c7, sternal_notch,
+        xiphoid, t12, l5, iliac_crest, coccyx, pubis, and per side (``_right``, ``_left``: the
+        patient's) shoulder, elbow, wrist, hand (centre), fingertip, hip, knee, ankle, foot
+        (centre), toe.
     confidence : float
         0-1: how well the silhouette supported the fit (low when limbs could not be traced).
     notes : tuple of str

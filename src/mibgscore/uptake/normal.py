@@ -231,7 +231,7 @@ def _organ_zones(ctx: _Context) -> list[tuple[str, np.ndarray, float, int]]:
         ("spleen", ctx.box(f.thorax_top + 0.55 * th, f.thorax_bottom + 0.45 * ab,
                            m + 0.3 * w, m + 1.3 * w), 0.25 * big, 1),
         ("bladder", ctx.box(f.pelvis_top + 0.3 * pv, f.pelvis_bottom + 0.25 * pv,
-                            m - 0.45 * w, m + 0.45 * w), 0.2 * big, 1),
+                            m - 0.45 * w, m + 0.45 * w), 0.35 * big, 1),
         ("kidney", ctx.box(f.thorax_bottom - 0.15 * th, f.thorax_bottom + 0.8 * ab,
                            m - 0.9 * w, m + 0.9 * w), 0.2 * big, 2),
         ("salivary_glands", ctx.box(f.face_top, f.neck + 0.06 * th, m - 0.9 * w, m + 0.9 * w),
@@ -264,6 +264,8 @@ def _organ_in_zone(ctx: _Context, label: str, zone: np.ndarray, min_area: float,
                 continue
             if region.sum() / max(height * width, 1) < 0.3:
                 continue
+        if label == "bladder" and abs(float(np.mean(cols)) - f.midline) > 0.2 * f.trunk_half_width:
+            continue  # the bladder lies on the midline; a hot spot beside it is the pelvis's
         name = label
         if label == "salivary_glands":
             centre_off = abs(float(np.mean(cols)) - f.midline)

@@ -108,3 +108,21 @@ def test_counts_are_not_rescaled():
     np.testing.assert_array_equal(body.anterior, child.scan.anterior)
     assert body.anterior.dtype == np.float32 and body.posterior.dtype == np.float32
     assert body.spacing_mm == (2.4, 2.4)
+
+
+def test_empty_posterior_is_not_registered():
+    child = make_child(height_cm=100, seed=8)
+    ant = child.scan.anterior
+    scan = Scan(anterior=ant, posterior=np.zeros_like(ant), spacing_mm=(2.4, 2.4))
+    body = find_body(scan)
+    assert body.posterior_shift == (0.0, 0.0)
+    assert any("almost no body" in n for n in body.notes)
+    found, _ = _overlap(body.mask, child.mask)
+    assert found >= 0.93
+
+
+def test_blank_image_gives_a_whole_image_outline():
+    scan = Scan(anterior=np.zeros((256, 64), np.float32), posterior=None, spacing_mm=(4.0, 4.0))
+    body = find_body(scan)
+    assert body.mask.all()
+    assert any("no body outline" in n for n in body.notes)

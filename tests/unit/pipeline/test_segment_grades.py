@@ -35,8 +35,8 @@ def test_siopen_grades_take_foci_and_diffuse():
     assert grades["pelvis"] == 6 and grades["right_lower_limb_proximal"] == 5
     assert sum(grades.values()) == 18
     conf = {e.key: e.confidence for e in ev}
-    assert conf["left_lower_limb_distal"] > 0.9  # nothing there: confident 0
-    assert conf["right_lower_limb_proximal"] > 0.5
+    assert conf["left_lower_limb_distal"] > 0.8  # nothing there: confident 0
+    assert conf["right_lower_limb_proximal"] > 0.35
 
 
 def test_confidence_drops_near_a_grade_limit_and_for_weak_foci():
