@@ -247,11 +247,11 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
     # trunk edges for the cage / pelvis (subtract a hanging arm merged with the trunk)
     lm["sternal_notch"] = (shoulder_r + 0.002 * H, mid(shoulder_r))
     lm["c7"] = (shoulder_r - 0.02 * H, mid(shoulder_r))
-    lm["t12"] = (shoulder_r + 0.46 * Lt, mid(shoulder_r + 0.46 * Lt))
-    lm["l5"] = (shoulder_r + 0.70 * Lt, mid(shoulder_r + 0.70 * Lt))
+    lm["t12"] = (shoulder_r + 0.44 * Lt, mid(shoulder_r + 0.44 * Lt))
+    lm["l5"] = (shoulder_r + 0.68 * Lt, mid(shoulder_r + 0.68 * Lt))
     lm["coccyx"] = (shoulder_r + 0.90 * Lt, mid(shoulder_r + 0.90 * Lt))
     lm["xiphoid"] = (shoulder_r + 0.32 * Lt, mid(shoulder_r + 0.32 * Lt))
-    lm["iliac_crest"] = (shoulder_r + 0.64 * Lt, mid(shoulder_r + 0.64 * Lt))
+    lm["iliac_crest"] = (shoulder_r + 0.63 * Lt, mid(shoulder_r + 0.63 * Lt))
 
     cage: dict[str, list[Point]] = {}
     scap: dict[str, list[Point]] = {}

@@ -163,7 +163,15 @@ def _small_mask(smooth: np.ndarray, edge_fraction: float = 0.4, window_px: float
     c2 = c2.reshape(c2.shape[0] // 2, 2, c2.shape[1] // 2, 2).max(axis=(1, 3))
     local = ndi.maximum_filter(c2, size=size)
     local = np.repeat(np.repeat(local, 2, axis=0), 2, axis=1)[:rows, :cols]
-    m = (smooth > thr) & (smooth - bg > edge_fraction * (local - bg))
+    above = smooth > thr
+    m = above & (smooth - bg > edge_fraction * (local - bg))
+    # a limb parted from a much hotter neighbour (a faint leg beside a diffusely involved
+    # one) keeps at least its core: the part above 60 % of the highest level of its own run
+    core = smooth > max(thr, bg + 0.25 * (body - bg))
+    runs, n = ndi.label(core, structure=[[0, 0, 0], [1, 1, 1], [0, 0, 0]])
+    if n:
+        run_max = np.concatenate([[bg], ndi.maximum(capped, runs, np.arange(1, n + 1))])
+        m |= core & (smooth - bg > 0.6 * (run_max[runs] - bg))
     return fill_small_holes(largest_parts(m))
 
 

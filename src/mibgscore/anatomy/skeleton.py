@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from mibgscore.anatomy._draw import BoneCanvas
 from mibgscore.anatomy._grid import block_mean, work_factor
@@ -32,9 +33,13 @@ class SkeletonParams:
     ----------
     clip_to_body : bool
         Keep bone only inside the body outline.
+    margin_mm : float
+        Soft tissue around the drawn bones given to the nearest bone (a little generous: the
+        fitted bone is an estimate, and a focus just beside it is still on bone). 0 for none.
     """
 
     clip_to_body: bool = True
+    margin_mm: float = 4.0
 
 
 def fit_skeleton(body: Body, *, age_years: float | None = None, height_cm: float | None = None,
@@ -70,6 +75,10 @@ def fit_skeleton(body: Body, *, age_years: float | None = None, height_cm: float
     canvas = BoneCanvas(small.shape)
     _draw(canvas, outline, outline.landmarks, 1.0)
     labels_s, position_s = canvas.render(small if params.clip_to_body else None)
+    margin_px = int(round(params.margin_mm / (body.spacing_mm[0] * f)))
+    if margin_px > 0:
+        labels_s, position_s = _grow(labels_s, position_s, margin_px,
+                                     small if params.clip_to_body else None)
     labels = _upsample(labels_s, f, body.shape)
     position = _upsample(position_s, f, body.shape)
     if params.clip_to_body:
@@ -104,8 +113,13 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
     face_top = vr + o.face_top * hh
     cv.ellipse("facial_bones", (face_top + 0.5 * (0.82 * hh - (face_top - vr)), cc),
                (0.5 * (0.82 * hh - (face_top - vr)), 0.34 * hw))
-    cv.ellipse("mandible", (vr + 0.72 * hh, cc), (0.26 * hh, 0.36 * hw),
-               rows=(vr + 0.80 * hh, cr))
+    # mandible: a U (rami down to the angles, the body forward to the chin); the upper
+    # cervical spine shows through the U on a frontal view
+    mw = max(1.5, 0.09 * hh)
+    cv.polyline("mandible", [(vr + 0.62 * hh, cc - 0.37 * hw), (vr + 0.80 * hh, cc - 0.35 * hw),
+                             (vr + 0.93 * hh, cc - 0.17 * hw), (cr - 0.03 * hh, cc),
+                             (vr + 0.93 * hh, cc + 0.17 * hw), (vr + 0.80 * hh, cc + 0.35 * hw),
+                             (vr + 0.62 * hh, cc + 0.37 * hw)], [mw] * 7)
 
     # spine
     base = (vr + 0.78 * hh, vc * 0.5 + cc * 0.5)
@@ -139,7 +153,9 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
         # arm
         arm = [(r * s + (s - 1) / 2, c * s + (s - 1) / 2) for r, c in o.arm[side]]
         hum, fore, hand = _split(arm, (o.props.humerus, o.props.forearm, o.props.hand))
-        cv.polyline(f"humerus_{side}", hum, _taper(len(hum), w(0.03), w(0.016), w(0.024)))
+        hw_ = _taper(len(hum), w(0.03), w(0.016), w(0.024))
+        hw_[0] = w(0.042)  # the humeral head, at the lateral end of the shoulder
+        cv.polyline(f"humerus_{side}", hum, hw_)
         cv.polyline(f"forearm_{side}", fore, _taper(len(fore), w(0.02), w(0.019), w(0.022)))
         cv.polyline(f"hand_{side}", hand, _taper(len(hand), w(0.028), w(0.032), w(0.024)))
 
@@ -150,9 +166,27 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
                  (tr_ + 0.8 * (kr - tr_), tc + 0.8 * (kc - tc)), (kr, kc)]
         tib = _between(leg, p(f"knee_{side}"), p(f"ankle_{side}"))
         foot = _between(leg, p(f"ankle_{side}"), p(f"toe_{side}"))
-        cv.polyline(f"femur_{side}", femur, [w(0.028), w(0.024), w(0.018), w(0.024), w(0.038)])
+        # femoral head and neck a little wider: a focus there is femoral, not pelvic
+        cv.polyline(f"femur_{side}", femur, [w(0.036), w(0.028), w(0.019), w(0.024), w(0.038)])
         cv.polyline(f"tibia_fibula_{side}", tib, _taper(len(tib), w(0.036), w(0.025), w(0.03)))
         cv.polyline(f"foot_{side}", foot, _taper(len(foot), w(0.03), w(0.036), w(0.034)))
+
+
+def _grow(labels: np.ndarray, position: np.ndarray, px: int, clip: np.ndarray | None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Give the soft tissue within ``px`` pixels of bone to the nearest bone."""
+    bone = labels > 0
+    if not bone.any():
+        return labels, position
+    dist, (ir, ic) = ndi.distance_transform_edt(~bone, return_indices=True)
+    add = (dist > 0) & (dist <= px + 0.01)
+    if clip is not None:
+        add &= clip
+    labels = labels.copy()
+    position = position.copy()
+    labels[add] = labels[ir[add], ic[add]]
+    position[add] = position[ir[add], ic[add]]
+    return labels, position
 
 
 def _upsample(a: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:

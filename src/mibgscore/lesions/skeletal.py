@@ -138,6 +138,8 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
     peaks &= im.body
     need = np.where(near_finding, params.organ_contrast, params.focal_contrast)
     peaks &= contrast > need
+    peaks &= ~grow(uptake.opaque, max(1, int(round(4.0 / px))))
+    peaks &= ~_midface(uptake, bone_labels)
     pr, pc = np.nonzero(peaks)
     order = np.argsort(-z[pr, pc])
     focal = []
@@ -161,6 +163,21 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
     logger.debug("lesions: %d foci, %d diffuse pixels", len(focal), int(diffuse.sum()))
     return SkeletalLesions(focal=tuple(focal), diffuse=diffuse, excess=excess,
                            significance=signif, bone_zone=bone_zone)
+
+
+def _midface(uptake: NormalUptake, bone_labels: np.ndarray) -> np.ndarray:
+    """The nasopharynx: the middle of the face, between the orbits and the chin, where normal
+    uptake sits over the facial bones (foci there are not scored)."""
+    from mibgscore.uptake.landmarks import trunk_frame
+
+    f = trunk_frame(bone_labels, uptake.images.body)
+    out = np.zeros(bone_labels.shape, bool)
+    r0, r1 = int(max(0, f.face_top)), int(max(0, f.neck))
+    half = 1.5 * f.spine_half_width + 2
+    c0, c1 = int(max(0, f.midline - half)), int(f.midline + half + 1)
+    if r1 > r0:
+        out[r0:r1, c0:c1] = True
+    return out
 
 
 def _bone_specific(lab: np.ndarray, k: int, excess: np.ndarray, bone_zone: np.ndarray,

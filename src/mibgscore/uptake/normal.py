@@ -316,7 +316,7 @@ def _other_findings(ctx: _Context, hot: np.ndarray) -> list[UptakeFinding]:
             near = int(ctx.nearest_bone[pr, pc])
             extremity = extremity or (near > 0 and BONES[near - 1] in LIMB_END_BONES)
         small = area < (0.25 * wmm) ** 2
-        if extremity and small and (peak > 4.0 or (on_bone < 0.3 and peak > 3.0)):
+        if extremity and small and (peak > 2.5 or (on_bone < 0.3 and peak > 2.0)):
             out.append(ctx.finding("injection_site", full))
         elif f.neck <= rc <= f.thorax_top + 0.25 * (f.thorax_bottom - f.thorax_top) \
                 and lateral > 1.5 * f.spine_half_width and on_bone < 0.5:

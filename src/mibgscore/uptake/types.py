@@ -27,6 +27,10 @@ FINDING_LABELS: tuple[str, ...] = (
 SOFT_TISSUE_LABELS: frozenset[str] = frozenset({"soft_tissue_tumour"})
 """Findings that enter the Curie soft-tissue segment."""
 
+ORGAN_LABELS: frozenset[str] = frozenset({"heart", "liver", "spleen", "kidney", "bladder"})
+"""Findings large enough to hide a bone focus that still stands out of them; in every other
+finding (glands, brown fat, injection site, urine, bowel, tumour) a focus is the finding."""
+
 
 @dataclass(frozen=True, eq=False)
 class UptakeFinding:
@@ -128,6 +132,15 @@ class NormalUptake:
     expected: np.ndarray
     images: ViewImages
     level: np.ndarray | None = None
+
+    @property
+    def opaque(self) -> np.ndarray:
+        """bool (rows, cols): findings in which no bone focus is sought (all but organs)."""
+        out = np.zeros(self.mask.shape, bool)
+        for f in self.findings:
+            if f.label not in ORGAN_LABELS:
+                out |= f.mask
+        return out
 
     @property
     def soft_tissue(self) -> tuple[UptakeFinding, ...]:
