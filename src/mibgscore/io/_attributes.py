@@ -77,8 +77,11 @@ def patient_of(ds: Dataset) -> Patient:
     study_date = _date(ds.get("StudyDate")) or _date(ds.get("AcquisitionDate")) or _date(
         ds.get("SeriesDate"))
     age = _age_years(_text(ds, "PatientAge"))
-    if age is None and birth is not None and study_date is not None and study_date >= birth:
-        age = round((study_date - birth).days / 365.25, 2)
+    if birth is not None and study_date is not None and study_date >= birth:
+        exact = round((study_date - birth).days / 365.25, 2)
+        # Patient's Age is cut to whole years: the dates refine it when they agree with it.
+        if age is None or abs(exact - age) < 1.0:
+            age = exact
     size_m = _float(ds, "PatientSize")
     weight = _float(ds, "PatientWeight")
     sex = _text(ds, "PatientSex")
