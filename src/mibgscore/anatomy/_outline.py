@@ -315,7 +315,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
             (crest + 0.03 * Lt, mid(crest) + sg * 0.2 * hw_p),
             (crest - 0.03 * Lt, mid(crest) + sg * 0.55 * hw_p),
             (crest + 0.02 * Lt, mid(crest) + sg * 0.92 * hw_p),
-            (hip_r - 0.02 * L, hip_c + sg * 0.45 * abs(hip_c - mid(hip_r))),
+            (hip_r - 0.05 * L, hip_c + sg * 0.45 * abs(hip_c - mid(hip_r))),
             (crotch_r + 0.01 * L, hip_c + sg * 0.1 * abs(hip_c - mid(hip_r))),
             (crotch_r - 0.01 * L, mid(crotch_r) + sg * 0.04 * hw_p),
             (hip_r - 0.01 * L, mid(hip_r) + sg * 0.03 * hw_p),

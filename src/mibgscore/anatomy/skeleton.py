@@ -17,11 +17,15 @@ from scipy import ndimage as ndi
 from mibgscore.anatomy._draw import BoneCanvas
 from mibgscore.anatomy._grid import block_mean, work_factor
 from mibgscore.anatomy._outline import Outline, measure_outline
+from mibgscore.anatomy.bones import BONE_LABEL, BONES
 from mibgscore.anatomy.types import Body, Skeleton
 
 logger = logging.getLogger(__name__)
 
 SIDES = ("right", "left")
+
+_GROWN = np.array([BONE_LABEL[b] for b in BONES if not b.startswith(
+    ("cranium", "facial", "mandible", "hand_", "foot_", "tibia_fibula_"))], np.int16)
 """Patient's sides; on the canonical (anterior-like) frame the right is on the viewer's left."""
 
 
@@ -113,13 +117,8 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
     face_top = vr + o.face_top * hh
     cv.ellipse("facial_bones", (face_top + 0.5 * (0.82 * hh - (face_top - vr)), cc),
                (0.5 * (0.82 * hh - (face_top - vr)), 0.34 * hw))
-    # mandible: a U (rami down to the angles, the body forward to the chin); the upper
-    # cervical spine shows through the U on a frontal view
-    mw = max(1.5, 0.09 * hh)
-    cv.polyline("mandible", [(vr + 0.62 * hh, cc - 0.37 * hw), (vr + 0.80 * hh, cc - 0.35 * hw),
-                             (vr + 0.93 * hh, cc - 0.17 * hw), (cr - 0.03 * hh, cc),
-                             (vr + 0.93 * hh, cc + 0.17 * hw), (vr + 0.80 * hh, cc + 0.35 * hw),
-                             (vr + 0.62 * hh, cc + 0.37 * hw)], [mw] * 7)
+    cv.ellipse("mandible", (vr + 0.72 * hh, cc), (0.26 * hh, 0.36 * hw),
+               rows=(vr + 0.80 * hh, cr))
 
     # spine
     base = (vr + 0.78 * hh, vc * 0.5 + cc * 0.5)
@@ -154,7 +153,7 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
         arm = [(r * s + (s - 1) / 2, c * s + (s - 1) / 2) for r, c in o.arm[side]]
         hum, fore, hand = _split(arm, (o.props.humerus, o.props.forearm, o.props.hand))
         hw_ = _taper(len(hum), w(0.03), w(0.016), w(0.024))
-        hw_[0] = w(0.042)  # the humeral head, at the lateral end of the shoulder
+        hw_[0] = w(0.034)  # the humeral head, at the lateral end of the shoulder
         cv.polyline(f"humerus_{side}", hum, hw_)
         cv.polyline(f"forearm_{side}", fore, _taper(len(fore), w(0.02), w(0.019), w(0.022)))
         cv.polyline(f"hand_{side}", hand, _taper(len(hand), w(0.028), w(0.032), w(0.024)))
@@ -167,19 +166,23 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
         tib = _between(leg, p(f"knee_{side}"), p(f"ankle_{side}"))
         foot = _between(leg, p(f"ankle_{side}"), p(f"toe_{side}"))
         # femoral head and neck a little wider: a focus there is femoral, not pelvic
-        cv.polyline(f"femur_{side}", femur, [w(0.036), w(0.028), w(0.019), w(0.024), w(0.038)])
+        cv.polyline(f"femur_{side}", femur, [w(0.03), w(0.026), w(0.018), w(0.024), w(0.038)])
         cv.polyline(f"tibia_fibula_{side}", tib, _taper(len(tib), w(0.036), w(0.025), w(0.03)))
         cv.polyline(f"foot_{side}", foot, _taper(len(foot), w(0.03), w(0.036), w(0.034)))
 
 
 def _grow(labels: np.ndarray, position: np.ndarray, px: int, clip: np.ndarray | None
           ) -> tuple[np.ndarray, np.ndarray]:
-    """Give the soft tissue within ``px`` pixels of bone to the nearest bone."""
-    bone = labels > 0
+    """Give the soft tissue within ``px`` pixels of a thin bone to the nearest such bone.
+
+    Thin bones only (spine, ribs, clavicles, scapulae, pelvis, humerus, forearm, femur): the
+    skull, hands, feet and the lower leg are drawn as broad shapes already.
+    """
+    bone = np.isin(labels, _GROWN)
     if not bone.any():
         return labels, position
     dist, (ir, ic) = ndi.distance_transform_edt(~bone, return_indices=True)
-    add = (dist > 0) & (dist <= px + 0.01)
+    add = (labels == 0) & (dist <= px + 0.01)
     if clip is not None:
         add &= clip
     labels = labels.copy()

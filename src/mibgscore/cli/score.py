@@ -12,7 +12,11 @@ logger = logging.getLogger(__name__)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("score")
+    @app.command("score", help=(
+        "Score whole-body MIBG scans: SIOPEN (12 segments, 0-72) and Curie (0-30). "
+        "Single-view scans are scored with a warning. A file that cannot be read gives an "
+        "error (a line with an \"error\" key with --json) and the others carry on; the exit "
+        "code is 2 if any input failed."))
     def score_command(
         paths: list[Path] = typer.Argument(
             ..., help="DICOM files, folders, .zip archives or DICOMDIRs."),

@@ -15,7 +15,7 @@ CONFIDENCE_SHIFT = -1.049
 """Platt calibration of the raw segment confidence: logistic fit of "grade right" on the raw
 logit over 480 segments of 40 simulated development scans (seeds 6000-6039)."""
 
-MIN_DIFFUSE_FRACTION = 0.08
+MIN_DIFFUSE_FRACTION = 0.12
 """Diffuse involvement of less than this share of a segment is not graded as diffuse."""
 
 DIFFUSE_FRACTION_SD = 0.08

@@ -58,13 +58,13 @@ class LesionParams:
     focal_z: float = 6.0
     focal_contrast: float = 0.25
     focal_max_radius_mm: float = 11.0
-    organ_contrast: float = 0.35
+    organ_contrast: float = 0.8
     bone_tolerance_mm: float = 8.0
     diffuse_mm: float = 4.0
     diffuse_contrast: float = 0.3
     diffuse_z: float = 3.0
     diffuse_min_area_mm2: float = 900.0
-    diffuse_specific: float = 0.5
+    diffuse_specific: float = 0.6
 
 
 def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,

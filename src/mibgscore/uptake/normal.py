@@ -310,13 +310,14 @@ def _other_findings(ctx: _Context, hot: np.ndarray) -> list[UptakeFinding]:
         lateral = abs(cc - f.midline)
         in_trunk_rows = f.neck <= rc <= f.pelvis_bottom
         height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
-        extremity = not in_trunk_rows or lateral > 1.1 * w
         if ctx.nearest_bone is not None:
             pr, pc = np.unravel_index(int(np.argmax(np.where(full, ctx.gh, -np.inf))), full.shape)
             near = int(ctx.nearest_bone[pr, pc])
-            extremity = extremity or (near > 0 and BONES[near - 1] in LIMB_END_BONES)
+            extremity = near > 0 and BONES[near - 1] in LIMB_END_BONES
+        else:
+            extremity = not in_trunk_rows or lateral > 1.1 * w
         small = area < (0.25 * wmm) ** 2
-        if extremity and small and (peak > 2.5 or (on_bone < 0.3 and peak > 2.0)):
+        if extremity and small and (peak > 4.0 or (on_bone < 0.3 and peak > 2.5)):
             out.append(ctx.finding("injection_site", full))
         elif f.neck <= rc <= f.thorax_top + 0.25 * (f.thorax_bottom - f.thorax_top) \
                 and lateral > 1.5 * f.spine_half_width and on_bone < 0.5:

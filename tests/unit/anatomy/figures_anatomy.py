@@ -41,11 +41,14 @@ def make_child(*, height_cm: float = 110.0, spacing_mm: float = 2.4, shape=(1024
                arms: str = "side", legs_apart: bool = True, col_offset_mm: float = 0.0,
                top_mm: float = 60.0, counts: float = 1.5e6, seed: int = 0,
                feet_first: bool = False, posterior_shift_px: tuple[int, int] = (0, 0),
-               single_view: bool = False) -> Child:
+               single_view: bool = False, hot_leg: float = 1.0,
+               leg_level: float = 1.0) -> Child:
     """A synthetic scan with its landmarks (row, col in the anterior frame, pixels).
 
     ``arms`` is ``"side"`` (hanging, touching the trunk), ``"apart"`` (hanging, a gap from the
-    trunk) or ``"abducted"`` (about 45 degrees out).
+    trunk) or ``"abducted"`` (about 45 degrees out). ``hot_leg`` multiplies the counts of the
+    left leg below the crotch (a diffusely involved limb beside a faint one), ``leg_level`` those of
+    both legs (thin limbs count less than the trunk).
     """
     rng = np.random.default_rng(seed)
     rows, cols = shape
@@ -113,6 +116,9 @@ def make_child(*, height_cm: float = 110.0, spacing_mm: float = 2.4, shape=(1024
     img += 5 * _ellipse(rr, cc, (shoulder + 0.2 * H, mid - 0.05 * H), 0.05 * H, 0.08 * H)
     img += 5 * _ellipse(rr, cc, (crotch - 0.05 * H, mid), 0.03 * H, 0.035 * H)
     img *= body
+    legs = rr > crotch + 0.03 * H
+    img[legs] *= leg_level
+    img[legs & (cc > mid)] *= hot_leg
     img = ndi.gaussian_filter(img, 4.0 / spacing_mm * 2)
     img += 0.01  # scatter background
     scale = counts / img.sum()

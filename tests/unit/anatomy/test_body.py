@@ -126,3 +126,5 @@ def test_blank_image_gives_a_whole_image_outline():
     body = find_body(scan)
     assert body.mask.all()
     assert any("no body outline" in n for n in body.notes)
+
+

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import blob, make_phantom
+from lesion_phantom import blob, make_phantom
 
 from mibgscore.anatomy.bones import BONE_LABEL
 from mibgscore.lesions.skeletal import find_lesions

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
-import pytest
 from scipy import ndimage as ndi
 
 from mibgscore.anatomy.bones import BONE_LABEL
@@ -98,9 +95,3 @@ def make_phantom(extra: np.ndarray | None = None, level: float = 15.0, seed: int
                 posterior_shift=(0.0, 0.0), mask=mask, spacing_mm=SPACING)
     skeleton = Skeleton(bone_labels=labels, bone_position=position, confidence=1.0)
     return body, skeleton
-
-
-@pytest.fixture
-def phantom() -> Callable[..., tuple[Body, Skeleton]]:
-    """The :func:`make_phantom` factory."""
-    return make_phantom
