@@ -165,8 +165,8 @@ def markdown(s: dict, command: str, rows: list[dict]) -> str:
         "each written as DICOM NM, read back through `mibgscore.io` and scored by "
         "`mibgscore.pipeline.score` with no human input; compared with the simulator's "
         "ground truth. Median scoring time "
-        f"{s['seconds_median']:.2f} s per scan on this machine (see docs/benchmark.md speed "
-        "section for the one-core figures).",
+        f"{s['seconds_median']:.2f} s per scan on this machine (one-core figures: "
+        "`benchmarks/speed.py`, section 'Speed and memory' when appended).",
         "",
         "## Totals",
         "",

@@ -117,8 +117,13 @@ def _draw(cv: BoneCanvas, o: Outline, lm: dict[str, tuple[float, float]], s: flo
     face_top = vr + o.face_top * hh
     cv.ellipse("facial_bones", (face_top + 0.5 * (0.82 * hh - (face_top - vr)), cc),
                (0.5 * (0.82 * hh - (face_top - vr)), 0.34 * hw))
-    cv.ellipse("mandible", (vr + 0.72 * hh, cc), (0.26 * hh, 0.36 * hw),
-               rows=(vr + 0.80 * hh, cr))
+    # mandible: the lower face down to the chin, with a window over the upper cervical spine
+    # (inside the U of the mandible on a frontal view, above its body)
+    rr, ccol = np.ogrid[: cv.shape[0], : cv.shape[1]]
+    jaw = ((rr - (vr + 0.72 * hh)) / (0.26 * hh)) ** 2 + ((ccol - cc) / (0.36 * hw)) ** 2 <= 1
+    jaw &= (rr >= vr + 0.80 * hh) & (rr <= cr)
+    jaw &= ~((np.abs(ccol - cc) < max(1.0, 0.5 * w(0.02))) & (rr < cr - max(1.0, 0.07 * hh)))
+    cv.region("mandible", jaw)
 
     # spine
     base = (vr + 0.78 * hh, vc * 0.5 + cc * 0.5)

@@ -51,6 +51,9 @@ class UptakeParams:
     spill_mm, spill_share : float
         Gaussian sigma (mm) and weight of the counts that hot findings spill around them,
         added to the expected counts outside the findings.
+    tumour_min_size, tumour_min_peak : float
+        A soft-tissue tumour is at least this share of the trunk width across (as the side of
+        a square of its area) and this many times the body's median counts at its peak.
     level_window_mm : tuple of float
         Window (rows, cols) in mm over which the soft-tissue level is taken (wide, so that
         diffuse disease of large bones stands out).
@@ -65,6 +68,8 @@ class UptakeParams:
     spill_mm: float = 12.0
     spill_share: float = 1.0
     level_window_mm: tuple[float, float] = (80.0, 140.0)
+    tumour_min_size: float = 0.25
+    tumour_min_peak: float = 2.0
 
 
 def find_normal_uptake(body: Any, skeleton: Any, *,
@@ -126,7 +131,7 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     taken = np.zeros_like(hot)
     for f in findings:
         taken |= f.mask
-    findings.extend(_other_findings(ctx, hot & ~taken))
+    findings.extend(_other_findings(ctx, hot & ~taken, params))
 
     mask = np.zeros_like(hot)
     for f in findings:
@@ -287,7 +292,8 @@ def _organ_in_zone(ctx: _Context, label: str, zone: np.ndarray, min_area: float,
     return out
 
 
-def _other_findings(ctx: _Context, hot: np.ndarray) -> list[UptakeFinding]:
+def _other_findings(ctx: _Context, hot: np.ndarray, params: UptakeParams
+                    ) -> list[UptakeFinding]:
     f = ctx.frame
     lab, n = ndi.label(hot)
     if n == 0:
@@ -323,7 +329,8 @@ def _other_findings(ctx: _Context, hot: np.ndarray) -> list[UptakeFinding]:
                 and lateral > 1.5 * f.spine_half_width and on_bone < 0.5:
             out.append(ctx.finding("brown_fat", full))
         elif f.thorax_bottom - 0.3 * (f.thorax_bottom - f.thorax_top) <= rc <= f.pelvis_bottom \
-                and lateral < 0.9 * w and area > (0.25 * wmm) ** 2 and peak > 2.0 \
+                and lateral < 0.9 * w and area > (params.tumour_min_size * wmm) ** 2 \
+                and peak > params.tumour_min_peak \
                 and width > 2.2 * f.spine_half_width and height < 3 * width \
                 and region.sum() / max(height * width, 1) > 0.45:
             out.append(ctx.finding("soft_tissue_tumour", full))

@@ -9,7 +9,7 @@ from figures_anatomy import make_child
 from mibgscore.anatomy.body import find_body
 from mibgscore.anatomy.bones import BONE_LABEL, BONES, LONG_BONES
 from mibgscore.anatomy.scheme import SIOPEN_KEYS, load_scheme
-from mibgscore.anatomy.skeleton import fit_skeleton
+from mibgscore.anatomy.skeleton import SkeletonParams, fit_skeleton
 from mibgscore.anatomy.types import Skeleton
 
 CASES = {
@@ -121,3 +121,31 @@ def test_segment_map_uses_the_scheme(fitted):
     seg = sk.segment_map(curie)
     assert seg.dtype == np.uint8 and seg.max() <= len(curie.segments)
     np.testing.assert_array_equal(seg > 0, sk.bone_mask)
+
+
+def test_bone_margin_gives_nearby_soft_tissue_to_thin_bones():
+    child = make_child(height_cm=110, seed=13, arms="apart")
+    body = find_body(child.scan)
+    tight = fit_skeleton(body, params=SkeletonParams(margin_mm=0.0))
+    loose = fit_skeleton(body)  # default margin
+    assert SkeletonParams().margin_mm > 0
+    grown = loose.bone_mask & ~tight.bone_mask
+    assert grown.sum() > 0.1 * tight.bone_mask.sum()
+    assert not (grown & ~body.mask).any(), "bone grown outside the body"
+    # drawn bone keeps its label; the skull, hands, feet and lower legs are not grown
+    np.testing.assert_array_equal(loose.bone_labels[tight.bone_mask],
+                                  tight.bone_labels[tight.bone_mask])
+    broad = [BONE_LABEL[b] for b in BONES if b.startswith(("cranium", "facial", "mandible",
+                                                            "hand_", "foot_", "tibia"))]
+    assert not np.isin(loose.bone_labels[grown], broad).any()
+    # a grown pixel takes a bone that lies within the margin (plus a working-grid pixel)
+    from scipy import ndimage as ndi
+
+    px = float(body.spacing_mm[0])
+    for lab in np.unique(loose.bone_labels[grown]):
+        d = ndi.distance_transform_edt(tight.bone_labels != lab) * px
+        assert d[grown & (loose.bone_labels == lab)].max() <= 4.0 + 2 * 4.0 + 0.5
+    # long bones keep a position along them where grown
+    long_ids = [BONE_LABEL[b] for b in LONG_BONES]
+    g_long = grown & np.isin(loose.bone_labels, long_ids)
+    assert np.isfinite(loose.bone_position[g_long]).all()
