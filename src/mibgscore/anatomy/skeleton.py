@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 SIDES = ("right", "left")
 
 _GROWN = np.array([BONE_LABEL[b] for b in BONES if not b.startswith(
-    ("cranium", "facial", "mandible", "hand_", "foot_", "tibia_fibula_"))], np.int16)
+    ("cranium", "facial", "mandible", "hand_", "foot_", "tibia_fibula_", "femur_"))], np.int16)
+_FEMUR = np.array([BONE_LABEL["femur_right"], BONE_LABEL["femur_left"]], np.int16)
 """Patient's sides; on the canonical (anterior-like) frame the right is on the viewer's left."""
 
 
@@ -180,10 +181,11 @@ def _grow(labels: np.ndarray, position: np.ndarray, px: int, clip: np.ndarray | 
           ) -> tuple[np.ndarray, np.ndarray]:
     """Give the soft tissue within ``px`` pixels of a thin bone to the nearest such bone.
 
-    Thin bones only (spine, ribs, clavicles, scapulae, pelvis, humerus, forearm, femur): the
-    skull, hands, feet and the lower leg are drawn as broad shapes already.
+    Thin bones only (spine, ribs, clavicles, scapulae, pelvis, humerus, forearm, the upper
+    femur): the skull, hands, feet, femoral shaft and lower leg are drawn broad already.
     """
-    bone = np.isin(labels, _GROWN)
+    # the femur only at its head, neck and trochanters, where it meets the pelvis
+    bone = np.isin(labels, _GROWN) | (np.isin(labels, _FEMUR) & (position < 0.3))
     if not bone.any():
         return labels, position
     dist, (ir, ic) = ndi.distance_transform_edt(~bone, return_indices=True)

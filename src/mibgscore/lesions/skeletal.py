@@ -52,6 +52,22 @@ class LesionParams:
     diffuse_specific : float
         Share of a region's excess that must be its own, above the soft tissue 8-16 mm
         around it (0-1).
+    head_focal_z, head_focal_contrast : float
+        Stronger evidence asked of a focus in the skull (cranium, face, mandible), where glands
+        and the nasopharynx make small normal hot spots.
+    texture_ratio, texture_amplitude : float
+        Bone *texture* that makes a trunk bone group diffusely involved: the median, over the
+        group's bone, of the band-pass (``focal_mm`` to twice it) power over its noise power,
+        and of the band-pass amplitude over the local counts. Marrow disease makes the ribs,
+        vertebrae and pelvis visible as a pattern; normal trunk soft tissue is smooth.
+    texture_pixel_ratio, texture_pixel_amplitude : float
+        The same, per pixel, for the involved part of a group that passes.
+    texture_window_mm : float
+        Gaussian sigma over which the band-pass power is averaged.
+    diffuse_edge_mm : float
+        A diffuse region whose median distance to the body outline is less than this hugs
+        the outline (a thickness-model error at the edge, an arm against the trunk), not
+        the bone's marrow; 0 keeps them.
     """
 
     focal_mm: float = 3.5
@@ -65,6 +81,31 @@ class LesionParams:
     diffuse_z: float = 3.0
     diffuse_min_area_mm2: float = 900.0
     diffuse_specific: float = 0.6
+    head_focal_z: float = 9.0
+    head_focal_contrast: float = 0.5
+    texture_ratio: float = 12.0
+    texture_amplitude: float = 0.04
+    texture_pixel_ratio: float = 6.0
+    texture_pixel_amplitude: float = 0.03
+    texture_window_mm: float = 8.0
+    diffuse_edge_mm: float = 0.0
+
+
+HEAD_BONES = frozenset({"cranium", "facial_bones", "mandible"})
+"""Bones of the SIOPEN skull segment."""
+
+TRUNK_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset({"sternum", "ribs_right", "ribs_left", "clavicle_right", "clavicle_left",
+               "scapula_right", "scapula_left"}),
+    frozenset({"cervical_spine", "thoracic_spine", "lumbar_spine"}),
+    frozenset({"sacrum", "hip_bone_right", "hip_bone_left"}),
+)
+"""Trunk bone groups (thoracic cage, spine, pelvis) judged as a whole for bone texture."""
+
+EXTREMITY_BONES = frozenset({"forearm_right", "forearm_left", "hand_right", "hand_left",
+                             "tibia_fibula_right", "tibia_fibula_left", "foot_right",
+                             "foot_left"})
+"""Where injection sites are (wrist, hand, elbow, ankle)."""
 
 
 def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
@@ -123,6 +164,10 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
         big = np.nonzero(sizes >= params.diffuse_min_area_mm2)[0] + 1
         keep = [k for k in big if _bone_specific(lab, int(k), excess, bone_zone, im.body, px,
                                                   params)]
+        if params.diffuse_edge_mm > 0 and keep:
+            depth = ndi.distance_transform_edt(im.body) * px
+            keep = [k for k in keep
+                    if float(np.median(depth[lab == k])) >= params.diffuse_edge_mm]
         diffuse = np.isin(lab, keep)
 
     # discrete foci
@@ -154,15 +199,75 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
         radius = _radius_mm(g1, expected, r, c, px, size)
         if radius > params.focal_max_radius_mm:
             continue
+        if BONES[label - 1] in HEAD_BONES and (z[r, c] < params.head_focal_z
+                                               or contrast[r, c] < params.head_focal_contrast):
+            continue  # glands and nasopharynx make weak hot spots over the skull
         conf = _focal_confidence(float(z[r, c]), float(contrast[r, c]), params,
                                  in_organ=bool(uptake.mask[r, c]),
                                  dist_mm=float(dist[r, c]) * px)
         focal.append(FocalLesion(row=r, col=c, bone_row=br, bone_col=bc, bone=BONES[label - 1],
                                  radius_mm=radius, contrast=float(contrast[r, c]),
                                  z=float(z[r, c]), confidence=conf))
-    logger.debug("lesions: %d foci, %d diffuse pixels", len(focal), int(diffuse.sum()))
+    if len(focal) == 1 and not diffuse.any() and focal[0].bone in EXTREMITY_BONES:
+        # a lone hot spot at a wrist, hand, forearm or ankle of an otherwise normal skeleton is
+        # far likelier the injection site than a single distal metastasis
+        logger.debug("lesions: lone focus on %s taken for the injection site", focal[0].bone)
+        focal = []
+    textured = _textured(gin, inside, im.variance, bone_labels, near_finding, focal, px,
+                         params)
+    diffuse = diffuse | textured
+    logger.debug("lesions: %d foci, %d diffuse pixels (%d by texture)", len(focal),
+                 int(diffuse.sum()), int(textured.sum()))
     return SkeletalLesions(focal=tuple(focal), diffuse=diffuse, excess=excess,
                            significance=signif, bone_zone=bone_zone)
+
+
+def _textured(gin: np.ndarray, inside: np.ndarray, variance: np.ndarray,
+              bone_labels: np.ndarray, near_finding: np.ndarray, focal: list[FocalLesion],
+              px: float, params: LesionParams) -> np.ndarray:
+    """Trunk bone made visible as a pattern by diffuse marrow disease.
+
+    Normal trunk soft tissue is smooth at the scale of a rib or a vertebra; diffuse marrow
+    involvement draws the bones themselves. The band-pass power (difference of Gaussians,
+    ``focal_mm`` and twice it) averaged over ``texture_window_mm`` is compared with the power
+    the noise alone would give, and with the local counts. A trunk bone group (thoracic cage,
+    spine, pelvis) is involved when its median passes both; its involved part is then where
+    each pixel passes the (lower) pixel thresholds. Findings (10 mm around) and detected foci
+    (12 mm around) are left out: an organ's edge or a focus is structure too.
+    """
+    out = np.zeros(bone_labels.shape, bool)
+    names = {n: i + 1 for i, n in enumerate(BONES)}
+    trunk = np.isin(bone_labels, [names[n] for g in TRUNK_GROUPS for n in g])
+    if not trunk.any():
+        return out
+    s1 = params.focal_mm / px
+    dog = _masked(gin, inside, s1) - _masked(gin, inside, 2.0 * s1)
+    w = params.texture_window_mm / px
+    den = np.maximum(smooth(inside, w), 0.05)
+    power = smooth(dog * dog * inside, w) / den
+    noise = smooth(variance * inside, w) / den * kernel_power(s1, 2.0 * s1)
+    level = smooth(gin, w) / den
+    ratio = power / np.maximum(noise, 1e-6)
+    amp = np.sqrt(np.maximum(power - noise, 0.0)) / np.maximum(level, 1e-6)
+    usable = trunk & ~grow(near_finding, max(1, int(round(4.0 / px)))) & (inside > 0)
+    if focal:
+        spots = np.zeros(bone_labels.shape, bool)
+        for x in focal:
+            spots[x.row, x.col] = True
+        usable &= ~grow(spots, max(1, int(round(12.0 / px))))
+    passing = usable & (ratio > params.texture_pixel_ratio) & (amp > params.texture_pixel_amplitude)
+    for group in TRUNK_GROUPS:
+        m = usable & np.isin(bone_labels, [names[n] for n in group])
+        if m.sum() < 10:
+            continue
+        if (np.median(ratio[m]) > params.texture_ratio
+                and np.median(amp[m]) > params.texture_amplitude):
+            out |= passing & m
+    if out.any():
+        lab, n = ndi.label(out)
+        sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:] * px * px
+        out = np.isin(lab, np.nonzero(sizes >= params.diffuse_min_area_mm2)[0] + 1)
+    return out
 
 
 def _midface(uptake: NormalUptake, bone_labels: np.ndarray) -> np.ndarray:
