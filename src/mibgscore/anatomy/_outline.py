@@ -270,7 +270,9 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
             if apath[0, 0] + 0.04 * H <= r <= apath[-1, 0]:
                 ac = float(np.interp(r, apath[:, 0], apath[:, 1]))
                 h = min(h, abs(ac - mid(r)) - 0.03 * H)
-            return max(h, 0.04 * H)
+            # bone, not soft tissue: a wide (obese) trunk or an arm merged with it does not
+            # widen the rib cage or pelvis beyond a child's bony proportions
+            return float(np.clip(h, 0.04 * H, 0.14 * H))
 
         # rib cage: rounded outline from the first rib to the lowest rib
         top = shoulder_r + 0.01 * H

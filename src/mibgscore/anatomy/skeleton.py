@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from mibgscore.anatomy._draw import BoneCanvas
 from mibgscore.anatomy._grid import block_mean, work_factor
@@ -26,7 +25,10 @@ SIDES = ("right", "left")
 
 _GROWN = np.array([BONE_LABEL[b] for b in BONES if not b.startswith(
     ("cranium", "facial", "mandible", "hand_", "foot_", "tibia_fibula_", "femur_"))], np.int16)
-_FEMUR = np.array([BONE_LABEL["femur_right"], BONE_LABEL["femur_left"]], np.int16)
+_GROWN_LUT = np.zeros(len(BONES) + 1, bool)
+_GROWN_LUT[_GROWN] = True
+_FEMUR_LUT = np.zeros(len(BONES) + 1, bool)
+_FEMUR_LUT[[BONE_LABEL["femur_right"], BONE_LABEL["femur_left"]]] = True
 """Patient's sides; on the canonical (anterior-like) frame the right is on the viewer's left."""
 
 
@@ -182,20 +184,42 @@ def _grow(labels: np.ndarray, position: np.ndarray, px: int, clip: np.ndarray | 
     """Give the soft tissue within ``px`` pixels of a thin bone to the nearest such bone.
 
     Thin bones only (spine, ribs, clavicles, scapulae, pelvis, humerus, forearm, the upper
-    femur): the skull, hands, feet, femoral shaft and lower leg are drawn broad already.
+    femur): the skull, hands, feet, femoral shaft and lower leg are drawn broad already. Grown
+    one pixel (4-neighbours) at a time, so the nearest bone wins.
     """
     # the femur only at its head, neck and trochanters, where it meets the pelvis
-    bone = np.isin(labels, _GROWN) | (np.isin(labels, _FEMUR) & (position < 0.3))
-    if not bone.any():
+    with np.errstate(invalid="ignore"):
+        src = _GROWN_LUT[labels] | (_FEMUR_LUT[labels] & (position < 0.3))
+    if not src.any():
         return labels, position
-    dist, (ir, ic) = ndi.distance_transform_edt(~bone, return_indices=True)
-    add = (labels == 0) & (dist <= px + 0.01)
-    if clip is not None:
-        add &= clip
     labels = labels.copy()
     position = position.copy()
-    labels[add] = labels[ir[add], ic[add]]
-    position[add] = position[ir[add], ic[add]]
+    free = labels == 0
+    if clip is not None:
+        free &= clip
+    src_l = np.where(src, labels, 0).astype(np.int16)
+    src_p = np.where(src, position, np.nan).astype(np.float32)
+    for _ in range(px):
+        new_l = np.zeros_like(src_l)
+        new_p = np.full_like(src_p, np.nan)
+        for axis in (0, 1):
+            for step in (1, -1):
+                sl = np.roll(src_l, step, axis=axis)
+                sp = np.roll(src_p, step, axis=axis)
+                edge = [slice(None), slice(None)]
+                edge[axis] = slice(0, 1) if step == 1 else slice(-1, None)
+                sl[tuple(edge)] = 0
+                take = (new_l == 0) & (sl > 0)
+                new_l[take] = sl[take]
+                new_p[take] = sp[take]
+        add = free & (new_l > 0)
+        if not add.any():
+            break
+        labels[add] = new_l[add]
+        position[add] = new_p[add]
+        src_l[add] = new_l[add]
+        src_p[add] = new_p[add]
+        free &= ~add
     return labels, position
 
 
