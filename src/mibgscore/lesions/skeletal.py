@@ -66,6 +66,9 @@ class LesionParams:
         Gaussian sigma over which the band-pass power is averaged.
     texture_margin_mm : float
         Margin (beyond the 6 mm rim of findings) left out of the texture measurement.
+    lone_extremity_is_injection : bool
+        Take a lone focus on a forearm, hand, lower leg or foot of an otherwise normal
+        skeleton for the injection site.
     """
 
     focal_mm: float = 3.5
@@ -73,20 +76,21 @@ class LesionParams:
     focal_contrast: float = 0.25
     focal_max_radius_mm: float = 11.0
     organ_contrast: float = 0.8
-    bone_tolerance_mm: float = 14.0
+    bone_tolerance_mm: float = 8.0
     diffuse_mm: float = 4.0
     diffuse_contrast: float = 0.3
     diffuse_z: float = 3.0
     diffuse_min_area_mm2: float = 900.0
     diffuse_specific: float = 0.6
-    head_focal_z: float = 9.0
-    head_focal_contrast: float = 0.5
+    head_focal_z: float = 7.5
+    head_focal_contrast: float = 0.4
     texture_ratio: float = 16.0
-    texture_amplitude: float = 0.04
+    texture_amplitude: float = 0.06
     texture_pixel_ratio: float = 6.0
     texture_pixel_amplitude: float = 0.03
     texture_window_mm: float = 8.0
     texture_margin_mm: float = 10.0
+    lone_extremity_is_injection: bool = True
 
 
 HEAD_BONES = frozenset({"cranium", "facial_bones", "mandible"})
@@ -203,7 +207,8 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
         focal.append(FocalLesion(row=r, col=c, bone_row=br, bone_col=bc, bone=BONES[label - 1],
                                  radius_mm=radius, contrast=float(contrast[r, c]),
                                  z=float(z[r, c]), confidence=conf))
-    if len(focal) == 1 and not diffuse.any() and focal[0].bone in EXTREMITY_BONES:
+    if (params.lone_extremity_is_injection and len(focal) == 1 and not diffuse.any()
+            and focal[0].bone in EXTREMITY_BONES):
         # a lone hot spot at a wrist, hand, forearm or ankle of an otherwise normal skeleton is
         # far likelier the injection site than a single distal metastasis
         logger.debug("lesions: lone focus on %s taken for the injection site", focal[0].bone)
