@@ -213,7 +213,7 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
         # far likelier the injection site than a single distal metastasis
         logger.debug("lesions: lone focus on %s taken for the injection site", focal[0].bone)
         focal = []
-    textured = _textured(gin, inside, im.variance, bone_labels, near_finding, focal, px,
+    textured = _textured(gin, inside, g1, im.variance, bone_labels, near_finding, focal, px,
                          params)
     diffuse = diffuse | textured
     logger.debug("lesions: %d foci, %d diffuse pixels (%d by texture)", len(focal),
@@ -222,7 +222,7 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
                            significance=signif, bone_zone=bone_zone)
 
 
-def _textured(gin: np.ndarray, inside: np.ndarray, variance: np.ndarray,
+def _textured(gin: np.ndarray, inside: np.ndarray, g1: np.ndarray, variance: np.ndarray,
               bone_labels: np.ndarray, near_finding: np.ndarray, focal: list[FocalLesion],
               px: float, params: LesionParams) -> np.ndarray:
     """Trunk bone made visible as a pattern by diffuse marrow disease.
@@ -241,7 +241,7 @@ def _textured(gin: np.ndarray, inside: np.ndarray, variance: np.ndarray,
     if not trunk.any():
         return out
     s1 = params.focal_mm / px
-    dog = _masked(gin, inside, s1) - _masked(gin, inside, 2.0 * s1)
+    dog = g1 - _masked(gin, inside, 2.0 * s1)  # g1: the focus detector's image at s1
     w = params.texture_window_mm / px
     # the band-pass answers an organ's edge up to twice its sigma away: findings and that
     # margin are left out of the averages, not only out of the pixels judged
