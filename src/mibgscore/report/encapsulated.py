@@ -9,6 +9,7 @@ from typing import Any
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
+from mibgscore.report._source import source_value, study_uid_of
 from mibgscore.report.types import ReadingReport
 
 logger = logging.getLogger(__name__)
@@ -53,13 +54,9 @@ def encapsulated_pdf(pdf: bytes, report: ReadingReport, source: Dataset | None =
     p, s = report.patient, report.study
 
     def get(keyword: str, fallback: Any) -> Any:
-        if source is not None and keyword in source and source[keyword].value not in (None, ""):
-            return source[keyword].value
-        return fallback
+        return source_value(source, keyword, fallback)
 
-    study_uid = get("StudyInstanceUID", s.study_uid)
-    if not study_uid:
-        raise ValueError("the reading has no Study Instance UID (neither source nor study)")
+    study_uid = study_uid_of(source, s.study_uid)
     when = report.signed_at or report.created_at
     if report.amendments:
         when = report.amendments[-1].when

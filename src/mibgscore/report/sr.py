@@ -11,6 +11,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.report._source import source_value, study_uid_of
 from mibgscore.report.types import NM_IMAGE_STORAGE, ReadingReport
 
 logger = logging.getLogger(__name__)
@@ -331,13 +332,9 @@ def _evidence(report: ReadingReport, source: Dataset | None) -> list[Dataset]:
     ref = report.image_reference("anterior")
 
     def get(keyword: str, fallback: Any) -> Any:
-        if source is not None and keyword in source and source[keyword].value not in (None, ""):
-            return source[keyword].value
-        return fallback
+        return source_value(source, keyword, fallback)
 
-    study_uid = get("StudyInstanceUID", s.study_uid)
-    if not study_uid:
-        raise ValueError("the reading has no Study Instance UID (neither source nor study)")
+    study_uid = study_uid_of(source, s.study_uid)
     ds.StudyInstanceUID = study_uid
     ds.SeriesInstanceUID = get("SeriesInstanceUID", s.series_uid or generate_uid())
     ds.SOPClassUID = get("SOPClassUID", ref.sop_class_uid if ref else NM_IMAGE_STORAGE)
