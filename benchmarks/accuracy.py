@@ -31,10 +31,10 @@ TARGETS = {"icc": 0.95, "kappa": 0.85, "mae": 2.0, "cut": 0.95, "normal0": 0.90,
            "curie_icc": 0.95}
 
 
-def _one(args: tuple[int, str | None, bool, str]) -> dict:
+def _one(args: tuple[int, str | None, bool, str, str]) -> dict:
     """Simulate, (write, read,) score one study; return truth and result as plain data."""
-    seed, category, in_memory, tmp = args
-    from mibgscore.pipeline import score
+    seed, category, in_memory, tmp, lesions = args
+    from mibgscore.pipeline import ScoreParams, score
     from mibgscore.simulate import simulate_study
 
     st = simulate_study(seed, category=category)
@@ -48,7 +48,7 @@ def _one(args: tuple[int, str | None, bool, str]) -> dict:
         scan = read_scan(path)
         path.unlink()
     t0 = time.perf_counter()
-    r = score(scan)
+    r = score(scan, params=ScoreParams(lesion_method=lesions))
     return {
         "seed": seed, "category": st.truth.category, "seconds": time.perf_counter() - t0,
         "shape": list(scan.shape),
@@ -163,7 +163,8 @@ def markdown(s: dict, command: str, rows: list[dict]) -> str:
         "",
         f"{s['n']} simulated studies (`mibgscore.simulate`, seeds never used while developing), "
         "each written as DICOM NM, read back through `mibgscore.io` and scored by "
-        "`mibgscore.pipeline.score` with no human input; compared with the simulator's "
+        f"`mibgscore.pipeline.score` ({s.get('lesions', 'default')} lesion stage) with no "
+        "human input; compared with the simulator's "
         "ground truth. Median scoring time "
         f"{s['seconds_median']:.2f} s per scan on this machine (one-core figures: "
         "`benchmarks/speed.py`, section 'Speed and memory' when appended).",
@@ -231,17 +232,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--category", default=None, help="only this category")
     p.add_argument("--in-memory", action="store_true", help="skip the DICOM round trip")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--lesions", default="auto", choices=("auto", "learned", "classic"),
+                   help="lesion stage (ScoreParams.lesion_method)")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmark.md")
     args = p.parse_args(argv)
+    from mibgscore.pipeline import ScoreParams, lesion_method
+
+    method = lesion_method(ScoreParams(lesion_method=args.lesions))
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore", message=".*only one label.*")
     command = "  ".join([".venv/bin/python benchmarks/accuracy.py", f"--n {args.n}",
                          f"--seed {args.seed}"]
                         + ([f"--category {args.category}"] if args.category else [])
-                        + (["--in-memory"] if args.in_memory else [])).replace("  ", " ")
+                        + (["--in-memory"] if args.in_memory else [])
+                        + ([f"--lesions {args.lesions}"] if args.lesions != "auto" else [])
+                        + ([f"--out {args.out.relative_to(ROOT)}"]
+                           if args.out.is_relative_to(ROOT)
+                           and args.out != ROOT / "docs" / "benchmark.md" else [])
+                        ).replace("  ", " ")
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        jobs = [(args.seed + i, args.category, args.in_memory, tmp) for i in range(args.n)]
+        jobs = [(args.seed + i, args.category, args.in_memory, tmp, method)
+                for i in range(args.n)]
         rows = []
         if args.workers > 1:
             with ProcessPoolExecutor(args.workers) as pool:
@@ -253,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(_one(j))
                 _progress(len(rows), args.n, t0)
     s = summarise(rows)
+    s["lesions"] = method
     text = markdown(s, command, rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

@@ -293,17 +293,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmark_phantom2.md")
+    ap.add_argument("--lesions", default="auto", choices=("auto", "learned", "classic"),
+                    help="lesion stage (ScoreParams.lesion_method)")
     ap.add_argument("--images", type=Path, default=ROOT / "docs" / "images")
     ap.add_argument("--examples", action="store_true",
                     help="also render one normal, limited and extensive case")
     ap.add_argument("--dicom", type=Path, default=None,
                     help="also write each case as NM DICOM (write_nm) with its truth JSON")
     args = ap.parse_args(argv)
-    try:
-        from mibgscore.pipeline import score
-    except ImportError as exc:
-        print(f"mibgscore.pipeline.score is not importable yet ({exc}); nothing to benchmark.")
-        return 1
+    from functools import partial
+
+    from mibgscore.pipeline import ScoreParams, lesion_method
+    from mibgscore.pipeline import score as score_scan
+
+    method = lesion_method(ScoreParams(lesion_method=args.lesions))
+    score = partial(score_scan, params=ScoreParams(lesion_method=method))
     from phantom2.render import render_case
 
     t0 = time.perf_counter()
@@ -317,10 +321,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed {r['seed']}: truth {r['truth']['siopen_total']}, auto {auto}", flush=True)
     body, worst = summarise(rows)
     command = (f".venv/bin/python benchmarks/accuracy_phantom2.py --n {args.n} "
-               f"--seed {args.seed}" + (" --examples" if args.examples else ""))
+               f"--seed {args.seed}" + (" --examples" if args.examples else "")
+               + (f" --lesions {args.lesions}" if args.lesions != "auto" else "")
+               + (f" --out {args.out.relative_to(ROOT)}" if args.out.is_relative_to(ROOT)
+                  and args.out != ROOT / "docs" / "benchmark_phantom2.md" else ""))
     figs = []
     for j, r in enumerate(worst[:3], start=1):
-        p = render_case(r["case"], args.images / f"phantom2_worst_{j}.png", result=r["result"],
+        tag = "" if method == "learned" else f"_{method}"
+        p = render_case(r["case"], args.images / f"phantom2{tag}_worst_{j}.png", result=r["result"],
                         title=(f"seed {r['seed']}: truth {r['truth']['siopen_total']}, auto "
                                f"{r['result'].siopen_total}  (red o truth focus, blue square "
                                "soft-tissue tumour, green x automatic focus)"))
@@ -347,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - t0:.0f} s):",
         "",
         f"    {command}",
+        "",
+        f"Lesion stage: {method} (`ScoreParams.lesion_method`).",
         "",
         "## Results",
         "",

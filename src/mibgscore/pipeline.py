@@ -16,6 +16,7 @@ from mibgscore.anatomy.types import Body, Skeleton
 from mibgscore.errors import SchemeError
 from mibgscore.grading.segments import SegmentEvidence, bone_units, grade_curie, grade_siopen
 from mibgscore.io.types import Scan
+from mibgscore.lesions.learned import LearnedParams, find_lesions_learned, model_available
 from mibgscore.lesions.skeletal import LesionParams, find_lesions
 from mibgscore.lesions.types import SkeletalLesions
 from mibgscore.result import Finding, Lesion, ScoreResult
@@ -35,7 +36,13 @@ class ScoreParams:
     uptake : UptakeParams
         Normal-uptake stage options.
     lesions : LesionParams
-        Lesion stage options.
+        Hand-made lesion stage options.
+    lesion_method : {"auto", "learned", "classic"}
+        ``learned``: the shipped network's lesion map (:mod:`mibgscore.lesions.learned`);
+        ``classic``: the hand-made detector (:mod:`mibgscore.lesions.skeletal`); ``auto``:
+        learned when its weights and onnxruntime are installed, else classic.
+    learned : LearnedParams
+        Thresholds of the learned lesion map.
     low_counts : float
         Total counts per view under which the scan is flagged as low-count.
     low_skeleton_confidence : float
@@ -44,6 +51,8 @@ class ScoreParams:
 
     uptake: UptakeParams = field(default_factory=UptakeParams)
     lesions: LesionParams = field(default_factory=LesionParams)
+    lesion_method: str = "auto"
+    learned: LearnedParams = field(default_factory=LearnedParams)
     low_counts: float = 2.0e5
     low_skeleton_confidence: float = 0.5
 
@@ -193,11 +202,16 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
     t = time.perf_counter()
     f = work_factor(body.spacing_mm)
     images, labels_w, a_w, p_w = _working(body, skeleton, f)
+    method = lesion_method(params)
     uptake = normal_uptake_from_images(images, labels_w, anterior=a_w, posterior=p_w,
-                                       params=params.uptake)
+                                       params=params.uptake,
+                                       expected_counts=method == "classic")
     stage["uptake"] = time.perf_counter() - t
     t = time.perf_counter()
-    lesions = find_lesions(uptake, labels_w, params=params.lesions)
+    if method == "learned":
+        lesions = find_lesions_learned(body, labels_w, f, params=params.learned)
+    else:
+        lesions = find_lesions(uptake, labels_w, params=params.lesions)
     stage["lesions"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -283,6 +297,25 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
         seconds=seconds,
         evidence=evidence,
     )
+
+
+def lesion_method(params: ScoreParams = ScoreParams()) -> str:
+    """The lesion stage ``params`` selects: ``"learned"`` or ``"classic"``.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, or ``"learned"`` without the network installed.
+    """
+    m = params.lesion_method
+    if m == "auto":
+        return "learned" if model_available() else "classic"
+    if m == "learned" and not model_available():
+        raise ValueError("the learned lesion map needs onnxruntime and the shipped weights "
+                         "(mibgscore/lesions/models/lesion_net.onnx).")
+    if m not in ("learned", "classic"):
+        raise ValueError(f"lesion method {m!r} is not auto, learned or classic")
+    return m
 
 
 def _warnings(scan: Scan, body: Body, skeleton: Skeleton, params: ScoreParams) -> list[str]:

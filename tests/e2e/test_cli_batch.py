@@ -64,3 +64,28 @@ def test_cli_batch_prints_a_summary_and_refuses_a_foreign_results_file(studies, 
                           timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "results.csv: exists with other columns" in proc.stderr
+
+
+def test_cli_batch_lesions_classic_reaches_the_workers(studies, tmp_path):
+    import json
+
+    from mibgscore.io.read import read_scan
+    from mibgscore.pipeline import ScoreParams, score
+
+    out = tmp_path / "results.csv"
+    proc = subprocess.run([sys.executable, "-m", "mibgscore.cli.main", "batch", str(studies),
+                           "--out", str(out), "--workers", "2", "--lesions", "classic",
+                           "--json", "--quiet"], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["scored"], summary["failed"]) == (3, 0), summary
+    case = studies / "case_000.dcm"
+    row = next(r for r in _rows(out) if r["file"] == str(case))
+    expected = score(read_scan(case), params=ScoreParams(lesion_method="classic"))
+    assert int(row["siopen_total"]) == expected.siopen_total
+    assert int(row["curie_total"]) == expected.curie_total
+    bad = subprocess.run([sys.executable, "-m", "mibgscore.cli.main", "batch", str(studies),
+                          "--out", str(tmp_path / "other.csv"), "--lesions", "bogus"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert "Invalid value for '--lesions'" in bad.stderr

@@ -9,10 +9,9 @@ import pytest
 
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
 
-pytest.importorskip("data_store", reason="pydicom-data is needed for JPEG-LL.dcm")
-
 
 def _jpeg_ll() -> str:
+    pytest.importorskip("data_store", reason="pydicom-data is needed for JPEG-LL.dcm")
     from pydicom.data import get_testdata_file
 
     return get_testdata_file("JPEG-LL.dcm")
@@ -77,3 +76,39 @@ def test_only_bad_files_exit_2_with_one_sentence_each(tmp_path: Path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("error:") >= 2
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> Path:
+    from mibgscore.simulate import write_studies
+
+    return write_studies(tmp_path_factory.mktemp("sim"), 1, seed=3)[0]
+
+
+def test_lesions_classic_gives_the_classic_stage_as_json(simulated: Path):
+    from mibgscore.io.read import read_scan
+    from mibgscore.pipeline import ScoreParams, score
+
+    proc = _run("score", str(simulated), "--lesions", "classic", "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.strip()]
+    assert len(lines) == 1
+    d = lines[0]
+    assert list(d) == TOP_KEYS
+    assert list(d["siopen"]["segments"]) == list(SIOPEN_KEYS)
+    assert list(d["curie"]["segments"]) == list(CURIE_KEYS)
+    assert d["siopen"]["total"] == sum(d["siopen"]["segments"].values())
+    # the same grades and lesions as the hand-made stage called directly
+    expected = score(read_scan(simulated), params=ScoreParams(lesion_method="classic")).to_dict()
+    assert d["siopen"]["segments"] == expected["siopen"]["segments"]
+    assert d["curie"]["segments"] == expected["curie"]["segments"]
+    assert [(x["segment"], x["kind"], x["row"], x["col"]) for x in d["lesions"]] == \
+        [(x["segment"], x["kind"], x["row"], x["col"]) for x in expected["lesions"]]
+
+
+def test_an_unknown_lesion_stage_is_refused_by_the_option_parser(simulated: Path):
+    proc = _run("score", str(simulated), "--lesions", "bogus", "--json")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "Invalid value for '--lesions'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
+
+from mibgscore.cli.score import LESIONS_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +29,8 @@ def register(app: typer.Typer) -> None:
             file_okay=False),
         force: bool = typer.Option(
             False, "--force", help="Score studies whose tracer is not MIBG (a bone scan, say)."),
+        lesions: Literal["auto", "learned", "classic"] = typer.Option(
+            "auto", "--lesions", help=LESIONS_HELP),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
@@ -37,10 +42,12 @@ def register(app: typer.Typer) -> None:
         """
         import json
 
+        from mibgscore.pipeline import ScoreParams
         from mibgscore.validation.batch import score_cohort
 
         summary = score_cohort(paths, out, workers=workers, scheduler=scheduler,
-                               overlay_dir=overlay_dir, force=force, progress=not quiet)
+                               overlay_dir=overlay_dir, force=force, progress=not quiet,
+                               params=ScoreParams(lesion_method=lesions))
         if json_out:
             typer.echo(json.dumps(summary.to_dict()))
             return

@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Literal
 
 import typer
 
 logger = logging.getLogger(__name__)
+
+LESIONS_HELP = ("Lesion stage: the shipped network (learned), the hand-made detector (classic), "
+                "or learned when installed (auto).")
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +34,8 @@ def register(app: typer.Typer) -> None:
         segments: list[Path] | None = typer.Option(
             None, "--segments", help="A centre's SIOPEN or Curie segment table (TOML); "
             "may be given twice, once per scheme.", exists=True, dir_okay=False),
+        lesions: Literal["auto", "learned", "classic"] = typer.Option(
+            "auto", "--lesions", help=LESIONS_HELP),
     ) -> None:
         """Score whole-body MIBG scans: SIOPEN (12 segments, 0-72) and Curie (0-30).
 
@@ -43,6 +49,7 @@ def register(app: typer.Typer) -> None:
         from mibgscore.io.read import iter_scans
         from mibgscore.pipeline import score
 
+        params = score_params(lesions)
         siopen_scheme, curie_scheme = _schemes(segments or [])
         if overlay_dir is not None:
             overlay_dir.mkdir(parents=True, exist_ok=True)
@@ -55,7 +62,8 @@ def register(app: typer.Typer) -> None:
                 continue
             label = item.path or ""
             try:
-                result = score(item, siopen_scheme=siopen_scheme, curie_scheme=curie_scheme)
+                result = score(item, params=params, siopen_scheme=siopen_scheme,
+                               curie_scheme=curie_scheme)
             except MibgscoreError as exc:
                 failed += 1
                 _error(json_lines, label, exc.reason, str(exc))
@@ -81,6 +89,20 @@ def register(app: typer.Typer) -> None:
         if failed:  # main() prints this sentence and exits with code 2
             raise InputError(f"{failed + crashed} input{'s' if failed + crashed > 1 else ''} "
                              f"could not be scored ({done} scored).")
+
+
+def score_params(lesions: str):
+    """Score options for ``--lesions``; an InputError when the learned stage is asked for but
+    not installed."""
+    from mibgscore.errors import InputError
+    from mibgscore.pipeline import ScoreParams, lesion_method
+
+    params = ScoreParams(lesion_method=lesions)
+    try:
+        lesion_method(params)
+    except ValueError as exc:
+        raise InputError(f"--lesions {lesions}: {exc}") from None
+    return params
 
 
 def _schemes(files: list[Path]):

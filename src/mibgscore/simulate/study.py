@@ -167,6 +167,7 @@ def simulate_study(seed: int, *, category: str | None = None,
         curie_fractions={**disease.curie_fractions, "soft_tissue": 0.0},
         age_years=round(child.age_years, 2),
         height_cm=round(child.height_mm / 10.0, 1),
+        diffuse_mask=disease.involved,
     )
     if truth.category != category:
         logger.debug("seed %d: asked for %s, drew %s", seed, category, truth.category)

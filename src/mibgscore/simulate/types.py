@@ -141,6 +141,8 @@ class Truth:
         Diffuse share of each segment's bone area (0 where none).
     age_years, height_cm : float
         The simulated child.
+    diffuse_mask : ndarray of shape (rows, cols), bool, optional
+        Bone pixels with diffuse involvement (anterior frame).
     """
 
     siopen: dict[str, int]
@@ -156,6 +158,7 @@ class Truth:
     curie_fractions: dict[str, float] = field(default_factory=dict)
     age_years: float = 0.0
     height_cm: float = 0.0
+    diffuse_mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if tuple(self.siopen) != SIOPEN_KEYS or tuple(self.curie) != CURIE_KEYS:

@@ -104,8 +104,13 @@ def _mask(body: Any) -> np.ndarray | None:
 def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
                               anterior: np.ndarray | None = None,
                               posterior: np.ndarray | None = None,
-                              params: UptakeParams = UptakeParams()) -> NormalUptake:
-    """Normal-uptake stage on already combined views (see :func:`find_normal_uptake`)."""
+                              params: UptakeParams = UptakeParams(),
+                              expected_counts: bool = True) -> NormalUptake:
+    """Normal-uptake stage on already combined views (see :func:`find_normal_uptake`).
+
+    With ``expected_counts`` False, the expected normal counts are only the rough
+    soft-tissue level used to find the organs (enough for the learned lesion map).
+    """
     g = images.combined
     px = float(np.mean(images.spacing_mm))
     frame = trunk_frame(bone_labels, images.body)
@@ -136,6 +141,9 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     mask = np.zeros_like(hot)
     for f in findings:
         mask |= f.mask
+    if not expected_counts:
+        return NormalUptake(findings=tuple(findings), mask=mask,
+                            expected=soft0.astype(np.float32), images=images, level=None)
     n_grow = max(1, int(round(4.0 / px)))
     # bone is invisible on a normal scan: the level of soft tissue is read off the non-bone,
     # non-finding middle of each body part over a wide window, and drawn back through the

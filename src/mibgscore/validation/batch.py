@@ -19,10 +19,13 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
 from mibgscore.errors import InputError, MibgscoreError
+
+if TYPE_CHECKING:
+    from mibgscore.pipeline import ScoreParams
 
 logger = logging.getLogger(__name__)
 
@@ -113,13 +116,14 @@ def study_key(scan: Any) -> str:
     return h.hexdigest()
 
 
-def _score_one(scan: Any, overlay_dir: str | None) -> dict[str, Any]:
+def _score_one(scan: Any, overlay_dir: str | None,
+               params: ScoreParams | None = None) -> dict[str, Any]:
     """Score one scan (in a worker process); never raises for a bad scan."""
     file = scan.path or ""
     try:
-        from mibgscore.pipeline import score
+        from mibgscore.pipeline import ScoreParams, score
 
-        result = score(scan)
+        result = score(scan, params=params if params is not None else ScoreParams())
         overlay = None
         if overlay_dir:
             from mibgscore.report.overlay import render_overlay
@@ -276,7 +280,8 @@ def _count_inputs(paths: list[Path]) -> int:
 def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
                  out: str | os.PathLike, *, workers: int | None = None,
                  scheduler: str | Any | None = None, overlay_dir: str | os.PathLike | None = None,
-                 force: bool = False, progress: bool = True) -> BatchSummary:
+                 force: bool = False, progress: bool = True,
+                 params: ScoreParams | None = None) -> BatchSummary:
     """Score every study found in files, folders, zips and DICOMDIRs, streaming to CSV.
 
     Parameters
@@ -297,6 +302,9 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
         Score studies whose tracer is not MIBG (passed to the reader).
     progress : bool
         Show a progress bar with ETA on stderr.
+    params : ScoreParams, optional
+        Options of :func:`mibgscore.pipeline.score` (the lesion stage, say); its defaults
+        when not given.
 
     Returns
     -------
@@ -305,9 +313,17 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
     Raises
     ------
     InputError
-        ``out`` exists with other columns, or Dask is asked for but not installed.
+        ``out`` exists with other columns, Dask is asked for but not installed, or
+        ``params`` asks for the learned lesion stage without it installed.
     """
     from mibgscore.io.read import iter_scans
+    from mibgscore.pipeline import ScoreParams, lesion_method
+
+    params = params if params is not None else ScoreParams()
+    try:
+        lesion_method(params)
+    except ValueError as exc:
+        raise InputError(f"lesion stage: {exc}") from None
 
     start = time.perf_counter()
     if isinstance(paths, (str, os.PathLike)):
@@ -375,12 +391,12 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
 
     try:
         if scheduler is not None:
-            _run_dask(jobs(), scheduler, overlays, record)
+            _run_dask(jobs(), scheduler, overlays, params, record)
         elif (workers or os.cpu_count() or 1) <= 1:
             for key, scan in jobs():
-                record(key, _score_one(scan, overlays))
+                record(key, _score_one(scan, overlays, params))
         else:
-            _run_pool(jobs(), workers or os.cpu_count() or 1, overlays, record)
+            _run_pool(jobs(), workers or os.cpu_count() or 1, overlays, params, record)
     finally:
         if bar.n and bar.total != bar.n:
             bar.total = bar.n  # the file count was an estimate of the study count
@@ -402,7 +418,7 @@ def _progress_bar(total: int, enabled: bool):
 
 
 def _run_pool(jobs: Iterator[tuple[str, Any]], workers: int, overlays: str | None,
-              record) -> None:
+              params: ScoreParams, record) -> None:
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -412,7 +428,7 @@ def _run_pool(jobs: Iterator[tuple[str, Any]], workers: int, overlays: str | Non
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: dict[Any, tuple[str, str]] = {}
         for key, scan in jobs:
-            pending[pool.submit(_score_one, scan, overlays)] = (key, scan.path or "")
+            pending[pool.submit(_score_one, scan, overlays, params)] = (key, scan.path or "")
             while len(pending) >= limit:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
@@ -434,7 +450,7 @@ def _outcome(fut, file: str) -> dict[str, Any]:
 
 
 def _run_dask(jobs: Iterator[tuple[str, Any]], scheduler: str | Any, overlays: str | None,
-              record) -> None:
+              params: ScoreParams, record) -> None:
     try:
         from dask.distributed import Client, wait
     except ImportError as exc:
@@ -446,7 +462,7 @@ def _run_dask(jobs: Iterator[tuple[str, Any]], scheduler: str | Any, overlays: s
         limit = 2 * n_workers
         pending: dict[Any, tuple[str, str]] = {}
         for key, scan in jobs:
-            fut = client.submit(_score_one, scan, overlays, pure=False)
+            fut = client.submit(_score_one, scan, overlays, params, pure=False)
             pending[fut] = (key, scan.path or "")
             while len(pending) >= limit:
                 for f in wait(list(pending), return_when="FIRST_COMPLETED").done:

@@ -1,0 +1,308 @@
+"""Learned lesion map: a small U-Net (ONNX, run with onnxruntime on the CPU) that marks diffuse
+marrow involvement, discrete foci and bone on the registered views, snapped onto the fitted
+skeleton to give the same :class:`SkeletalLesions` as the hand-made stage.
+
+The network sees the body resampled so that vertex to feet spans ``NET_BODY_ROWS`` rows
+(:func:`net_grid`), whatever the child's size and the camera's pixel; its training is
+``training/lesion_net.py`` (torch, an optional extra), on simulated studies only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from mibgscore.anatomy.bones import BONES
+from mibgscore.anatomy.types import Body
+from mibgscore.lesions.types import FocalLesion, SkeletalLesions
+
+NET_BODY_ROWS = 384
+"""Rows from vertex to feet in the network's grid."""
+
+NET_MARGIN = 12
+"""Rows and columns of background kept around the body in the network's grid."""
+
+NET_MULTIPLE = 16
+"""The network's grid sides are multiples of this (four 2 x 2 poolings)."""
+
+NET_MAX_COLS = 320
+"""Widest network grid (columns); wider fields are cropped about the body's centre."""
+
+CHANNELS = ("diffuse", "focal", "bone")
+"""Output channels of the network, in order (sigmoid probabilities)."""
+
+MODEL_FILE = "lesion_net.onnx"
+
+
+@dataclass(frozen=True)
+class NetGrid:
+    """Axis-aligned map between the canonical frame (full resolution) and the network's grid.
+
+    Net pixel (i, j) has its centre at canonical (row0 + (i + 0.5) / zoom - 0.5,
+    col0 + (j + 0.5) / zoom - 0.5).
+    """
+
+    row0: float
+    col0: float
+    zoom: float
+    shape: tuple[int, int]
+
+    def source_axes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Canonical row and column coordinate of each net row and column."""
+        i = (np.arange(self.shape[0]) + 0.5) / self.zoom - 0.5 + self.row0
+        j = (np.arange(self.shape[1]) + 0.5) / self.zoom - 0.5 + self.col0
+        return i, j
+
+    def to_net(self, row: np.ndarray | float, col: np.ndarray | float):
+        """Net (row, col) of canonical (row, col)."""
+        return ((np.asarray(row) - self.row0 + 0.5) * self.zoom - 0.5,
+                (np.asarray(col) - self.col0 + 0.5) * self.zoom - 0.5)
+
+
+def net_grid(mask: np.ndarray, jitter: float = 1.0) -> NetGrid:
+    """The network grid of a body silhouette (canonical frame, head at row 0).
+
+    ``jitter`` scales the zoom (training augmentation; 1.0 at inference).
+    """
+    rows = np.nonzero(mask.any(axis=1))[0]
+    cols = np.nonzero(mask.any(axis=0))[0]
+    if rows.size == 0:
+        rows = np.array([0, mask.shape[0] - 1])
+        cols = np.array([0, mask.shape[1] - 1])
+    length = float(rows[-1] - rows[0] + 1)
+    zoom = NET_BODY_ROWS / max(length, 8.0) * jitter
+    h = int(math.ceil((length * zoom + 2 * NET_MARGIN) / NET_MULTIPLE) * NET_MULTIPLE)
+    width = float(cols[-1] - cols[0] + 1)
+    w = int(math.ceil((width * zoom + 2 * NET_MARGIN) / NET_MULTIPLE) * NET_MULTIPLE)
+    w = min(w, NET_MAX_COLS)
+    centre_r = (rows[0] + rows[-1]) / 2.0
+    centre_c = (cols[0] + cols[-1]) / 2.0
+    row0 = centre_r + 0.5 - h / (2.0 * zoom)
+    col0 = centre_c + 0.5 - w / (2.0 * zoom)
+    return NetGrid(row0=float(row0), col0=float(col0), zoom=float(zoom), shape=(h, w))
+
+
+def resample(image: np.ndarray, grid: NetGrid, order: int = 1) -> np.ndarray:
+    """``image`` (canonical frame) on the network grid; smoothed first when shrinking."""
+    a = np.asarray(image, dtype=np.float32)
+    if order > 0 and grid.zoom < 1.0:
+        a = ndi.gaussian_filter(a, 0.45 / grid.zoom, truncate=2.5)
+    i, j = grid.source_axes()
+    if order == 0:
+        ii = np.clip(np.rint(i).astype(np.intp), 0, a.shape[0] - 1)
+        jj = np.clip(np.rint(j).astype(np.intp), 0, a.shape[1] - 1)
+        out = a[np.ix_(ii, jj)]
+        outside = ((i < -0.5) | (i > a.shape[0] - 0.5))[:, None] | \
+            ((j < -0.5) | (j > a.shape[1] - 0.5))[None, :]
+        return np.where(outside, 0, out).astype(np.float32)
+    return _bilinear(a, i, j)
+
+
+def _bilinear(a: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Separable linear interpolation on a rectilinear grid (0 outside)."""
+    out = _interp_axis(a, i, axis=0)
+    return _interp_axis(out, j, axis=1)
+
+
+def _interp_axis(a: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
+    n = a.shape[axis]
+    x0 = np.floor(x).astype(np.intp)
+    w = (x - x0).astype(np.float32)
+    lo = np.clip(x0, 0, n - 1)
+    hi = np.clip(x0 + 1, 0, n - 1)
+    valid_lo = ((x0 >= 0) & (x0 < n)).astype(np.float32)
+    valid_hi = ((x0 + 1 >= 0) & (x0 + 1 < n)).astype(np.float32)
+    wl = (1.0 - w) * valid_lo
+    wh = w * valid_hi
+    if axis == 0:
+        return a[lo] * wl[:, None] + a[hi] * wh[:, None]
+    return a[:, lo] * wl[None, :] + a[:, hi] * wh[None, :]
+
+
+def net_input(body: Body, grid: NetGrid) -> np.ndarray:
+    """Network input of shape (3, rows, cols), float32: log counts of the anterior and the
+    registered posterior view over their mean in the body, and the body silhouette."""
+    views = [v for v in (body.anterior, body.posterior) if v is not None]
+    ant = body.anterior if body.anterior is not None else views[0]
+    post = body.posterior if body.posterior is not None else views[0]
+    mask = resample(body.mask.astype(np.float32), grid)
+    out = np.empty((3, *grid.shape), dtype=np.float32)
+    inside = mask > 0.5
+    for k, v in enumerate((ant, post)):
+        r = resample(v, grid)
+        m = float(r[inside].mean()) if inside.any() else float(r.mean())
+        out[k] = np.log1p(np.maximum(r, 0.0) / max(m, 1e-6))
+    out[2] = mask
+    return out
+
+
+@lru_cache(maxsize=1)
+def _session():
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    data = resources.files("mibgscore.lesions").joinpath("models", MODEL_FILE).read_bytes()
+    return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def model_available() -> bool:
+    """True when the shipped network weights are installed and onnxruntime imports."""
+    try:
+        _session()
+    except Exception:  # noqa: BLE001 - any failure means: use the hand-made stage
+        return False
+    return True
+
+
+def predict(body: Body) -> tuple[NetGrid, np.ndarray]:
+    """Network grid and output probabilities, shape (3, rows, cols): ``CHANNELS``."""
+    grid = net_grid(body.mask)
+    x = net_input(body, grid)[None]
+    sess = _session()
+    (logits,) = sess.run(None, {sess.get_inputs()[0].name: x})
+    return grid, (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class LearnedParams:
+    """Thresholds turning the network's maps into lesions (probabilities 0-1, lengths mm).
+
+    Attributes
+    ----------
+    diffuse_p : float
+        Bone pixels within ``snap_mm`` of network diffuse probability above this are involved.
+    focal_p : float
+        Smallest peak of the focus map taken as a focus.
+    focal_min_mm : float
+        Smallest distance between two foci.
+    snap_mm : float
+        Largest distance from a network finding to the fitted skeleton.
+    """
+
+    diffuse_p: float = 0.5
+    focal_p: float = 0.3
+    focal_min_mm: float = 12.0
+    snap_mm: float = 10.0
+
+
+def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
+                         params: LearnedParams = LearnedParams(),
+                         prediction: tuple[NetGrid, np.ndarray] | None = None
+                         ) -> SkeletalLesions:
+    """Foci and diffuse involvement from the network, on the working grid of ``labels_w``.
+
+    Parameters
+    ----------
+    body : Body
+        Canonical views and silhouette (full resolution).
+    labels_w : ndarray of shape (rows, cols)
+        Fitted bone labels on the working grid (canonical pixels binned ``f`` x ``f``).
+    f : int
+        Binning of the working grid.
+    params : LearnedParams
+    prediction : (NetGrid, ndarray), optional
+        A prediction already made by :func:`predict`.
+    """
+    grid, prob = prediction if prediction is not None else predict(body)
+    px_mm = float(np.mean(body.spacing_mm)) * f
+    rows_w, cols_w = labels_w.shape
+    # working pixel centres in canonical coordinates, then in net coordinates
+    ri, ci = grid.to_net(np.arange(rows_w) * f + (f - 1) / 2.0,
+                         np.arange(cols_w) * f + (f - 1) / 2.0)
+    bone = labels_w > 0
+
+    # diffuse: fitted bone pixels near network-marked involvement
+    net_px_mm = float(np.mean(body.spacing_mm)) / grid.zoom
+    snap_net = max(1, int(round(params.snap_mm / net_px_mm)))
+    near = ndi.maximum_filter(prob[0], size=2 * snap_net + 1)
+    diffuse_w = _bilinear(near, ri, ci) >= params.diffuse_p
+    diffuse_w &= bone
+    diffuse_map_w = _bilinear(prob[0], ri, ci)
+
+    # foci: peaks of the focus map, snapped onto the nearest fitted bone pixel
+    heat = prob[1]
+    sep = max(1, int(round(params.focal_min_mm / net_px_mm)))
+    peaks = (heat == ndi.maximum_filter(heat, size=2 * sep + 1)) & (heat >= params.focal_p)
+    pr, pc = np.nonzero(peaks)
+    order = np.argsort(-heat[pr, pc])
+    snap_w = max(1, int(round(params.snap_mm / px_mm)))
+    mean_view = _mean_view(body, f)
+    focal: list[FocalLesion] = []
+    for k in order:
+        i, j = int(pr[k]), int(pc[k])
+        r_c = grid.row0 + (i + 0.5) / grid.zoom - 0.5
+        c_c = grid.col0 + (j + 0.5) / grid.zoom - 0.5
+        r, c = int(round((r_c - (f - 1) / 2.0) / f)), int(round((c_c - (f - 1) / 2.0) / f))
+        if not (0 <= r < rows_w and 0 <= c < cols_w):
+            continue
+        hit = _nearest_bone(bone, r, c, snap_w)
+        if hit is None:
+            continue
+        br, bc = hit
+        radius = _half_max_radius(heat, i, j) / grid.zoom * float(np.mean(body.spacing_mm))
+        contrast, z = _contrast(mean_view, r, c, px_mm)
+        focal.append(FocalLesion(
+            row=r, col=c, bone_row=br, bone_col=bc, bone=_bone_name(int(labels_w[br, bc])),
+            radius_mm=float(np.clip(radius, 3.0, 15.0)), contrast=contrast, z=z,
+            confidence=float(np.clip(heat[i, j], 0.0, 1.0))))
+    significance = _bilinear(heat, ri, ci).astype(np.float32)
+    return SkeletalLesions(focal=tuple(focal), diffuse=diffuse_w,
+                           excess=diffuse_map_w.astype(np.float32),
+                           significance=significance, bone_zone=bone)
+
+
+def _bone_name(label: int) -> str:
+    return BONES[label - 1] if 0 < label <= len(BONES) else "unknown"
+
+
+def _nearest_bone(bone: np.ndarray, r: int, c: int, radius: int) -> tuple[int, int] | None:
+    r0, r1 = max(0, r - radius), min(bone.shape[0], r + radius + 1)
+    c0, c1 = max(0, c - radius), min(bone.shape[1], c + radius + 1)
+    rr, cc = np.nonzero(bone[r0:r1, c0:c1])
+    if rr.size == 0:
+        return None
+    d = (rr + r0 - r) ** 2 + (cc + c0 - c) ** 2
+    k = int(np.argmin(d))
+    if d[k] > radius * radius:
+        return None
+    return int(rr[k] + r0), int(cc[k] + c0)
+
+
+def _half_max_radius(heat: np.ndarray, i: int, j: int) -> float:
+    """Radius (net pixels) of the blob above half the peak around (i, j)."""
+    r = 6
+    win = heat[max(0, i - r): i + r + 1, max(0, j - r): j + r + 1]
+    return math.sqrt(float((win >= heat[i, j] / 2).sum()) / math.pi)
+
+
+def _mean_view(body: Body, f: int) -> np.ndarray:
+    views = [v for v in (body.anterior, body.posterior) if v is not None]
+    a = views[0] if len(views) == 1 else (views[0] + views[1]) / 2.0
+    if f == 1:
+        return a
+    r, c = a.shape[0] // f * f, a.shape[1] // f * f
+    return a[:r, :c].reshape(r // f, f, c // f, f).sum(axis=(1, 3))
+
+
+def _contrast(view: np.ndarray, r: int, c: int, px_mm: float) -> tuple[float, float]:
+    """Peak over the median of a ring 15-25 mm around it, minus 1, and in Poisson SDs."""
+    rad = max(2, int(round(25.0 / px_mm)))
+    r0, r1 = max(0, r - rad), min(view.shape[0], r + rad + 1)
+    c0, c1 = max(0, c - rad), min(view.shape[1], c + rad + 1)
+    win = view[r0:r1, c0:c1]
+    rr, cc = np.ogrid[r0 - r: r1 - r, c0 - c: c1 - c]
+    d = np.sqrt(rr * rr + cc * cc) * px_mm
+    core = win[d <= max(px_mm, 4.0)]
+    ring = win[(d >= 15.0) & (d <= 25.0)]
+    if core.size == 0 or ring.size == 0:
+        return 0.0, 0.0
+    peak, bg = float(core.mean()), float(np.median(ring))
+    return (peak / max(bg, 1e-6) - 1.0, (peak - bg) / math.sqrt(max(bg, 1.0)))

@@ -1,0 +1,1 @@
+"""Weights of the learned lesion map (ONNX) and their training card (JSON)."""

@@ -1,0 +1,273 @@
+"""Train the learned lesion map (a small U-Net) on simulated studies and export it to ONNX.
+
+One command, reproducible (seeded data, seeded weights, single-threaded data generation per
+process), on the CPU; needs the training extra (``pip install -e ".[train]"``, torch 2.13.0):
+
+    .venv/bin/python training/lesion_net.py --cases 2400 --steps 3000 \
+        --out src/mibgscore/lesions/models/lesion_net.onnx
+
+Studies come from ``mibgscore.simulate`` only (seeds 40,000,000 and up, never used by the
+benchmarks), a quarter of each disease category; the independent phantom (benchmarks/phantom2)
+is never seen, so that its benchmark stays an out-of-distribution check. Inputs and the grid
+are those of inference (``mibgscore.lesions.learned.net_grid`` / ``net_input``); targets are the
+simulator's diffuse-involvement mask, a Gaussian per focal lesion and the bone mask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+SEED0 = 40_000_000
+CATEGORIES = ("normal", "limited", "moderate", "extensive")
+CROP = (256, 128)
+
+
+def make_case(seed: int, cache: str) -> str:
+    """Simulate one study and store its network input and targets (npz); returns the path."""
+    path = Path(cache) / f"case_{seed}.npz"
+    if path.exists():
+        return str(path)
+    from mibgscore.anatomy.body import find_body
+    from mibgscore.lesions.learned import net_grid, net_input, resample
+    from mibgscore.simulate import simulate_study
+
+    rng = np.random.default_rng([seed, 7])
+    st = simulate_study(seed, category=CATEGORIES[seed % 4])
+    scan = st.scan
+    if rng.random() < 0.04:  # some single-view scans
+        from dataclasses import replace
+
+        scan = replace(scan, posterior=None)
+    body = find_body(scan)
+    grid = net_grid(body.mask, jitter=float(rng.uniform(0.9, 1.1)))
+    x = net_input(body, grid)
+    t = st.truth
+    bone = t.bone_labels > 0
+    diffuse = t.diffuse_mask if t.diffuse_mask is not None else np.zeros_like(bone)
+    if body.flipped_rows:
+        bone, diffuse = bone[::-1], diffuse[::-1]
+    y = np.zeros((3, *grid.shape), np.float32)
+    y[0] = resample(diffuse.astype(np.float32), grid)
+    y[2] = resample(bone.astype(np.float32), grid)
+    net_px = float(np.mean(scan.spacing_mm)) / grid.zoom
+    ii, jj = np.mgrid[: grid.shape[0], : grid.shape[1]]
+    rows = body.shape[0]
+    for les in t.lesions:
+        if les.kind != "focal":
+            continue
+        r = rows - 1 - les.row if body.flipped_rows else les.row
+        i, j = grid.to_net(r, les.col)
+        sigma = max(1.2, 0.3 * float(les.size_mm or 8.0) / net_px)
+        y[1] = np.maximum(y[1], np.exp(-((ii - i) ** 2 + (jj - j) ** 2) / (2 * sigma * sigma)))
+    np.savez_compressed(path, x=x.astype(np.float16), y=(y * 255).round().astype(np.uint8))
+    return str(path)
+
+
+def _init_worker() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def build(cases: int, cache: Path, workers: int) -> list[str]:
+    cache.mkdir(parents=True, exist_ok=True)
+    seeds = [SEED0 + i for i in range(cases)]
+    t0 = time.time()
+    with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
+        paths = []
+        for k, p in enumerate(pool.map(make_case, seeds, [str(cache)] * len(seeds),
+                                       chunksize=8)):
+            paths.append(p)
+            if (k + 1) % 200 == 0:
+                print(f"  {k + 1}/{cases} studies, {time.time() - t0:.0f} s", flush=True)
+    return paths
+
+
+def model():
+    import torch
+    from torch import nn
+
+    def block(cin: int, cout: int) -> nn.Sequential:
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+    class UNet(nn.Module):
+        """Four-level U-Net, 8-16-32-48-64 channels, three sigmoid outputs (logits)."""
+
+        def __init__(self, cin: int = 3, cout: int = 3, w: tuple = (8, 16, 32, 48, 64)):
+            super().__init__()
+            self.down = nn.ModuleList()
+            c = cin
+            for k in w:
+                self.down.append(block(c, k))
+                c = k
+            self.up = nn.ModuleList()
+            self.merge = nn.ModuleList()
+            for k in reversed(w[:-1]):
+                self.up.append(nn.ConvTranspose2d(c, k, 2, stride=2))
+                self.merge.append(block(2 * k, k))
+                c = k
+            self.head = nn.Conv2d(c, cout, 1)
+            self.pool = nn.MaxPool2d(2)
+
+        def forward(self, x):
+            skips = []
+            for i, d in enumerate(self.down):
+                x = d(x)
+                if i < len(self.down) - 1:
+                    skips.append(x)
+                    x = self.pool(x)
+            for u, m in zip(self.up, self.merge, strict=True):
+                x = u(x)
+                x = m(torch.cat([x, skips.pop()], dim=1))
+            return self.head(x)
+
+    return UNet()
+
+
+def _load(paths: list[str]):
+    xs, ys = [], []
+    for p in paths:
+        with np.load(p) as z:
+            xs.append(z["x"])
+            ys.append(z["y"])
+    return xs, ys
+
+
+def _batch(xs, ys, idx, rng, augment: bool):
+    h, w = CROP
+    bx = np.zeros((len(idx), 3, h, w), np.float32)
+    by = np.zeros((len(idx), 3, h, w), np.float32)
+    for n, k in enumerate(idx):
+        x, y = xs[k].astype(np.float32), ys[k].astype(np.float32) / 255.0
+        H, W = x.shape[1:]
+        # crops favour bone with disease half of the time
+        if rng.random() < 0.5 and (y[0].max() > 0.5 or y[1].max() > 0.5):
+            ii, jj = np.nonzero((y[0] > 0.5) | (y[1] > 0.5))
+            q = int(rng.integers(ii.size))
+            r0 = int(np.clip(ii[q] - rng.integers(h), 0, max(H - h, 0)))
+            c0 = int(np.clip(jj[q] - rng.integers(w), 0, max(W - w, 0)))
+        else:
+            r0 = int(rng.integers(max(H - h, 0) + 1))
+            c0 = int(rng.integers(max(W - w, 0) + 1))
+        cx, cy = x[:, r0: r0 + h, c0: c0 + w], y[:, r0: r0 + h, c0: c0 + w]
+        if augment:
+            from scipy import ndimage as ndi
+
+            # contrast (a shared and a per-view gain on the log counts) and resolution
+            g = float(rng.uniform(0.85, 1.15))
+            cx = cx.copy()
+            s = float(rng.uniform(0.0, 0.8))
+            for c in (0, 1):
+                if s > 0.2:
+                    cx[c] = ndi.gaussian_filter(cx[c], s)
+                cx[c] *= g * float(rng.uniform(0.93, 1.07))
+        bx[n, :, : cx.shape[1], : cx.shape[2]] = cx
+        by[n, :, : cy.shape[1], : cy.shape[2]] = cy
+    return bx, by
+
+
+def _loss(logits, y):
+    import torch
+    import torch.nn.functional as F
+
+    w = torch.ones_like(y)
+    w[:, 0] = 1.0 + 4.0 * y[:, 0]
+    w[:, 1] = 1.0 + 40.0 * y[:, 1]
+    per = F.binary_cross_entropy_with_logits(logits, y, weight=w, reduction="none")
+    return per[:, 0].mean() + 2.0 * per[:, 1].mean() + 0.5 * per[:, 2].mean()
+
+
+def train(paths: list[str], steps: int, batch: int, seed: int, log: list) -> object:
+    import torch
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    rng = np.random.default_rng(seed)
+    n_val = max(8, len(paths) // 20)
+    xs, ys = _load(paths)
+    train_idx = np.arange(n_val, len(paths))
+    net = model()
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
+                                                pct_start=0.1)
+    vx, vy = _batch(xs, ys, np.arange(n_val), np.random.default_rng(1), augment=False)
+    vx, vy = torch.from_numpy(vx), torch.from_numpy(vy)
+    t0 = time.time()
+    for step in range(1, steps + 1):
+        net.train()
+        bx, by = _batch(xs, ys, rng.choice(train_idx, batch), rng, augment=True)
+        loss = _loss(net(torch.from_numpy(bx)), torch.from_numpy(by))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == steps:
+            net.eval()
+            with torch.no_grad():
+                vl = float(_loss(net(vx), vy))
+            log.append({"step": step, "train_loss": round(float(loss.detach()), 5),
+                        "val_loss": round(vl, 5), "seconds": round(time.time() - t0, 1)})
+            print(f"  step {step}: train {float(loss.detach()):.4f}  val {vl:.4f}  "
+                  f"({time.time() - t0:.0f} s)", flush=True)
+    return net
+
+
+def export(net, out: Path) -> None:
+    import torch
+
+    net.eval()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dummy = torch.zeros(1, 3, 416, 160)
+    torch.onnx.export(net, dummy, str(out), input_names=["views"], output_names=["logits"],
+                      dynamic_axes={"views": {0: "batch", 2: "rows", 3: "cols"},
+                                    "logits": {0: "batch", 2: "rows", 3: "cols"}},
+                      opset_version=17, dynamo=False)
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).random((1, 3, 416, 160), dtype=np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    got = sess.run(None, {"views": x})[0]
+    err = float(np.abs(ref - got).max())
+    if err > 1e-3:
+        sys.exit(f"ONNX export differs from torch by {err}")
+    print(f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB), max |torch - onnx| {err:.1e}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cases", type=int, default=2400, help="simulated studies")
+    p.add_argument("--steps", type=int, default=3000, help="optimiser steps")
+    p.add_argument("--batch", type=int, default=12)
+    p.add_argument("--seed", type=int, default=0, help="weights and batches")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--cache", type=Path, default=Path("training/cache"))
+    p.add_argument("--out", type=Path,
+                   default=Path("src/mibgscore/lesions/models/lesion_net.onnx"))
+    a = p.parse_args()
+    print(f"simulating {a.cases} studies into {a.cache} ...", flush=True)
+    paths = build(a.cases, a.cache, a.workers)
+    log: list = []
+    print(f"training {a.steps} steps ...", flush=True)
+    net = train(paths, a.steps, a.batch, a.seed, log)
+    export(net, a.out)
+    card = {"command": " ".join(["training/lesion_net.py", *sys.argv[1:]]),
+            "cases": a.cases, "steps": a.steps, "batch": a.batch, "seed": a.seed,
+            "crop": CROP, "parameters": int(sum(math.prod(t.shape)
+                                                for t in net.state_dict().values())),
+            "log": log}
+    a.out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
