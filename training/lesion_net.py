@@ -181,7 +181,7 @@ def _loss(logits, y):
 
     w = torch.ones_like(y)
     w[:, 0] = 1.0 + 4.0 * y[:, 0]
-    w[:, 1] = 1.0 + 40.0 * y[:, 1]
+    w[:, 1] = 1.0 + 15.0 * y[:, 1]
     per = F.binary_cross_entropy_with_logits(logits, y, weight=w, reduction="none")
     return per[:, 0].mean() + 2.0 * per[:, 1].mean() + 0.5 * per[:, 2].mean()
 

@@ -126,7 +126,7 @@ def _interp_axis(a: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
 
 def net_input(body: Body, grid: NetGrid) -> np.ndarray:
     """Network input of shape (3, rows, cols), float32: log counts of the anterior and the
-    registered posterior view over their mean in the body, and the body silhouette."""
+    registered posterior view over their median in the body, and the body silhouette."""
     views = [v for v in (body.anterior, body.posterior) if v is not None]
     ant = body.anterior if body.anterior is not None else views[0]
     post = body.posterior if body.posterior is not None else views[0]
@@ -135,7 +135,7 @@ def net_input(body: Body, grid: NetGrid) -> np.ndarray:
     inside = mask > 0.5
     for k, v in enumerate((ant, post)):
         r = resample(v, grid)
-        m = float(r[inside].mean()) if inside.any() else float(r.mean())
+        m = float(np.median(r[inside])) if inside.any() else float(r.mean())
         out[k] = np.log1p(np.maximum(r, 0.0) / max(m, 1e-6))
     out[2] = mask
     return out

@@ -123,8 +123,12 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
     if rng.random() < 0.9:
         note("lungs", ysh + 0.22 * L, -0.52 * W)
 
+    # organ uptake over soft tissue varies between children and cameras (washout, time of
+    # imaging, scatter): one gain for the hot organs, broad
+    organ = logu(0.7, 3.5)
+
     # head: salivary glands, nasopharynx, lacrimal glands
-    sal = logu(10.0, 50.0)
+    sal = logu(10.0, 50.0) * organ
     asym = u(0.7, 1.0)
     for s in (-1, 1):
         f = asym if s == -1 else 1.0
@@ -154,13 +158,13 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
     # heart: left-ventricular myocardium, tilted to the patient's left
     heart_c = (ysh + u(0.24, 0.31) * L, u(0.12, 0.25) * W)
     hr = u(0.26, 0.34) * W * (1.15 if c.age_years < 3 else 1.0)
-    shell(canvas, act, heart_c, (hr * 1.15, hr * 0.9), logu(3.0, 12.0), 6.0 * scale * 1.3,
+    shell(canvas, act, heart_c, (hr * 1.15, hr * 0.9), logu(3.0, 12.0) * organ, 6.0 * scale * 1.3,
           0.3, -u(25, 50), u(0.5, 0.7))
     blob(canvas, act, heart_c, (hr * 1.2, hr), u(0.3, 1.0), 8.0 * scale, 0.35)  # blood pool
     note("heart", *heart_c)
 
     # liver: the most intense organ, right upper quadrant, left lobe crossing the midline
-    liv = logu(5.0, 12.0)
+    liv = logu(5.0, 12.0) * organ
     big = 1.0 + 0.25 * (c.age_years < 2)
     ly = ysh + u(0.49, 0.55) * L
     blob(canvas, act, (ly, -0.45 * W), (0.15 * L * big, 0.66 * W), liv, 11.0 * scale * 1.2,
@@ -175,7 +179,7 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
     # spleen (posterior, patient's left), kidneys faint, adrenals sometimes
     if rng.random() < 0.7:
         blob(canvas, act, (ysh + u(0.44, 0.52) * L, 0.72 * W), (0.10 * L, 0.20 * W),
-             logu(1.0, 5.0), 5.0 * scale * 1.3, 0.72, angle=25.0)
+             logu(1.0, 5.0) * organ, 5.0 * scale * 1.3, 0.72, angle=25.0)
         note("spleen", ysh + 0.48 * L, 0.72 * W)
     kid = logu(0.5, 3.0)
     for s in (-1, 1):

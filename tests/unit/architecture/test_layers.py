@@ -46,3 +46,17 @@ def test_stages_never_import_the_top_level_package_or_the_simulator():
                 if any(a.name != "__version__" for a in node.names):
                     bad.append(str(path))
     assert not bad, bad
+
+
+def test_shipped_package_never_imports_torch():
+    """Inference runs on onnxruntime; torch is only the training extra (training/)."""
+    bad = []
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            bad += [f"{path}: {n}" for n in names if n.split(".")[0] == "torch"]
+    assert not bad, bad
