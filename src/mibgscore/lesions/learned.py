@@ -187,10 +187,10 @@ class LearnedParams:
         Largest distance from a network finding to the fitted skeleton.
     """
 
-    diffuse_p: float = 0.5
-    focal_p: float = 0.3
+    diffuse_p: float = 0.9
+    focal_p: float = 0.6
     focal_min_mm: float = 12.0
-    snap_mm: float = 10.0
+    snap_mm: float = 6.0
 
 
 def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,

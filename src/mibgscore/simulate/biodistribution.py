@@ -112,7 +112,7 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
     e = canvas.ellipse(0.42 * hh, 0.0, 0.42 * hh, 0.5 * hw)
     if e is not None:  # the brain takes up almost no MIBG: only scalp and skull background
         act.layers[:, e[0][0], e[0][1]] *= (
-            1.0 - u(0.5, 0.75) * np.sqrt(np.clip(1.0 - e[1], 0.0, None)))[None]
+            1.0 - u(0.0, 0.75) * np.sqrt(np.clip(1.0 - e[1], 0.0, None)))[None]
     for s in (-1, 1):
         e = canvas.ellipse(ysh + 0.22 * L, s * 0.52 * W, 0.24 * L, 0.36 * W)
         if e is not None:  # air in the lungs: less tissue, less background

@@ -51,7 +51,7 @@ class SimulationParams:
 
     age_years: tuple[float, float] = (0.5, 16.0)
     matrix_weights: tuple[float, float] = (0.75, 0.25)
-    counts_per_view: tuple[float, float] = (0.3e6, 3.0e6)
+    counts_per_view: tuple[float, float] = (0.2e6, 4.0e6)
     lehr_probability: float = 0.6
     category_weights: tuple[float, float, float, float] = (0.18, 0.3, 0.34, 0.18)
     forced_grade: int | None = None
