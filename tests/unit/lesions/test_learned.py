@@ -20,6 +20,8 @@ from mibgscore.lesions.learned import (
 )
 from mibgscore.pipeline import ScoreParams, lesion_method
 
+P = LearnedParams(diffuse_p=0.5, focal_p=0.3, focal_min_mm=12.0, snap_mm=10.0)
+"""Thresholds these tests are written for (fixed here, whatever the shipped defaults)."""
 SPACING_MM = 2.0
 F = 2  # working grid: canonical pixels binned 2 x 2, so 4 mm per working pixel
 SPINE = BONE_LABEL["thoracic_spine"]
@@ -202,7 +204,7 @@ def test_a_diffuse_blob_marks_only_nearby_bone():
     i, j = grid.to_net(*_canonical(*centre_w))
     sigma = 10.0  # net pixels (about 9 mm); above 0.5 within 1.08 sigma
     blob = _gauss(grid.shape, float(i), float(j), sigma, 0.9)
-    out = find_lesions_learned(body, labels, F, prediction=_predict(grid, diffuse=blob))
+    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, diffuse=blob))
     assert out.focal == ()
     assert out.diffuse.shape == labels.shape and out.diffuse.dtype == bool
     assert out.diffuse.any()
@@ -227,7 +229,7 @@ def test_a_focal_peak_near_bone_snaps_onto_it():
     grid = net_grid(body.mask)
     i, j = _net_pixel(grid, 40, SPINE_COLS[1])  # one working pixel right of the spine
     heat = _gauss(grid.shape, i, j, 3.0, 0.8)
-    out = find_lesions_learned(body, labels, F, prediction=_predict(grid, focal=heat))
+    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
     assert len(out.focal) == 1, out.focal
     f = out.focal[0]
     r, c = _working_of_net(grid, i, j)
@@ -249,10 +251,10 @@ def test_a_peak_beyond_snap_mm_is_dropped():
     far_col = SPINE_COLS[1] + 8  # 9 working pixels = 36 mm from the spine's edge
     i, j = _net_pixel(grid, 40, far_col)
     heat = _gauss(grid.shape, i, j, 3.0, 0.9)
-    out = find_lesions_learned(body, labels, F, prediction=_predict(grid, focal=heat))
+    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
     assert out.focal == ()
     # the same peak is kept when snap_mm reaches the spine
-    wide = LearnedParams(snap_mm=45.0)
+    wide = LearnedParams(diffuse_p=0.5, focal_p=0.3, snap_mm=45.0)
     out = find_lesions_learned(body, labels, F, params=wide,
                                prediction=_predict(grid, focal=heat))
     assert len(out.focal) == 1 and out.focal[0].bone_col == SPINE_COLS[1] - 1
@@ -266,14 +268,14 @@ def test_two_peaks_closer_than_focal_min_mm_give_one_focus():
     gap = int(round(6.0 / net_px_mm))  # 6 mm apart, focal_min_mm is 12
     heat = np.maximum(_gauss(grid.shape, i, j, 2.0, 0.7),
                       _gauss(grid.shape, i + gap, j, 2.0, 0.6))
-    out = find_lesions_learned(body, labels, F, prediction=_predict(grid, focal=heat))
+    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
     assert len(out.focal) == 1, [(f.row, f.col, f.confidence) for f in out.focal]
     assert out.focal[0].confidence == pytest.approx(0.7, abs=1e-6)
     # 40 mm apart: two foci, hottest first
     far = int(round(40.0 / net_px_mm))
     heat = np.maximum(_gauss(grid.shape, i, j, 2.0, 0.7),
                       _gauss(grid.shape, i + far, j, 2.0, 0.6))
-    out = find_lesions_learned(body, labels, F, prediction=_predict(grid, focal=heat))
+    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
     assert [round(f.confidence, 3) for f in out.focal] == [0.7, 0.6]
     assert out.focal[1].row - out.focal[0].row == pytest.approx(40.0 / (F * SPACING_MM), abs=1)
 
@@ -283,7 +285,7 @@ def test_a_peak_under_focal_p_is_not_a_focus():
     grid = net_grid(body.mask)
     i, j = _net_pixel(grid, 40, 20)
     heat = _gauss(grid.shape, i, j, 3.0, 0.25)  # focal_p is 0.3
-    out = find_lesions_learned(body, labels, F, prediction=_predict(grid, focal=heat))
+    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
     assert out.focal == ()
 
 
