@@ -26,7 +26,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS")
 
 
-def _child(files: list[str]) -> None:
+def _child(files: list[str], lesions: str) -> None:
     """Time read + score of each file in this process; print JSON."""
     import resource
 
@@ -35,7 +35,13 @@ def _child(files: list[str]) -> None:
     except (AttributeError, OSError):
         pass
     from mibgscore.io.read import read_scan
-    from mibgscore.pipeline import score
+    from mibgscore.pipeline import ScoreParams
+    from mibgscore.pipeline import score as score_scan
+
+    params = ScoreParams(lesion_method=lesions)
+
+    def score(scan):
+        return score_scan(scan, params=params)
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     read_scan(files[0])  # warm imports and caches
@@ -51,10 +57,11 @@ def _child(files: list[str]) -> None:
                       "start_mb": base / 1024.0}))
 
 
-def _measure(files: list[Path]) -> dict:
+def _measure(files: list[Path], lesions: str) -> dict:
     env = dict(os.environ)
     env.update({v: "1" for v in THREAD_VARS})
-    out = subprocess.run([sys.executable, __file__, "--child", *map(str, files)], env=env,
+    out = subprocess.run([sys.executable, __file__, "--lesions", lesions,
+                          "--child", *map(str, files)], env=env,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -66,11 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="also write the table here")
     p.add_argument("--append", type=Path, default=None,
                    help="append the table as a 'Speed and memory' section to this file")
+    p.add_argument("--lesions", default="auto", choices=("auto", "learned", "classic"),
+                   help="lesion stage (ScoreParams.lesion_method)")
     p.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child is not None:
-        _child(args.child)
+        _child(args.child, args.lesions)
         return 0
+    from mibgscore.pipeline import ScoreParams, lesion_method
+
+    method = lesion_method(ScoreParams(lesion_method=args.lesions))
     import numpy as np
 
     from mibgscore.io.write import write_nm
@@ -86,18 +98,20 @@ def main(argv: list[str] | None = None) -> int:
                 f = Path(tmp) / f"{label.replace(' ', '')}_{i}.dcm"
                 write_nm(st.scan, f)
                 files.append(f)
-            m = _measure(files)
+            m = _measure(files, method)
             t, c = np.array(m["times"]), np.array(m["cpu"])
             rows.append((label, len(t), float(np.median(t)), float(np.percentile(t, 95)),
                          float(np.median(c)), float(np.percentile(c, 95)), m["peak_mb"]))
-    cmd = f".venv/bin/python benchmarks/speed.py --k {args.k}"
+    cmd = f".venv/bin/python benchmarks/speed.py --k {args.k}" + (
+        f" --lesions {args.lesions}" if args.lesions != "auto" else "")
     lines = ["| matrix (cols x rows) | scans | median wall s | p95 wall s | median CPU s | "
              "p95 CPU s | peak memory MB |", "|---|---|---|---|---|---|---|"]
     for label, n, med, p95, cmed, cp95, mem in rows:
         lines.append(f"| {label} | {n} | {med:.3f} | {p95:.3f} | {cmed:.3f} | {cp95:.3f} | "
                      f"{mem:.0f} |")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    text = (f"Read (DICOM) + score per scan, one core, threads = 1; made by `{cmd}` "
+    text = (f"Read (DICOM) + score per scan ({method} lesion stage), one core, threads = 1; "
+            f"made by `{cmd}` "
             f"(machine load average {load:.1f} while measuring: wall time counts waiting for "
             "the core, CPU time does not).\n\n"
             + "\n".join(lines) + "\n")
