@@ -209,7 +209,8 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
     stage["uptake"] = time.perf_counter() - t
     t = time.perf_counter()
     if method == "learned":
-        lesions = find_lesions_learned(body, labels_w, f, params=params.learned)
+        lesions = find_lesions_learned(body, labels_w, f, params=params.learned,
+                                       normal_uptake=uptake.mask)
     else:
         lesions = find_lesions(uptake, labels_w, params=params.lesions)
     stage["lesions"] = time.perf_counter() - t

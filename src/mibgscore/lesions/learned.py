@@ -178,25 +178,34 @@ class LearnedParams:
     Attributes
     ----------
     diffuse_p : float
-        Bone pixels within ``snap_mm`` of network diffuse probability above this are involved.
+        Bone pixels within ``diffuse_snap_mm`` of network diffuse probability above this are
+        involved.
     focal_p : float
         Smallest peak of the focus map taken as a focus.
     focal_min_mm : float
         Smallest distance between two foci.
     snap_mm : float
-        Largest distance from a network finding to the fitted skeleton.
+        Largest distance from a network focus to the fitted skeleton.
+    diffuse_snap_mm : float
+        Largest distance from network diffuse involvement to the fitted skeleton (short: it
+        must not spill onto the next bone, femoral head next to the acetabulum say).
+    veto_normal_uptake : bool
+        Drop foci that peak inside a labelled normal-uptake finding (glands, heart, liver,
+        bladder...) when the normal-uptake mask is given.
     """
 
     diffuse_p: float = 0.9
     focal_p: float = 0.6
     focal_min_mm: float = 12.0
     snap_mm: float = 6.0
+    diffuse_snap_mm: float = 6.0
+    veto_normal_uptake: bool = False
 
 
 def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
                          params: LearnedParams = LearnedParams(),
-                         prediction: tuple[NetGrid, np.ndarray] | None = None
-                         ) -> SkeletalLesions:
+                         prediction: tuple[NetGrid, np.ndarray] | None = None,
+                         normal_uptake: np.ndarray | None = None) -> SkeletalLesions:
     """Foci and diffuse involvement from the network, on the working grid of ``labels_w``.
 
     Parameters
@@ -210,6 +219,9 @@ def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
     params : LearnedParams
     prediction : (NetGrid, ndarray), optional
         A prediction already made by :func:`predict`.
+    normal_uptake : ndarray of shape (rows, cols), bool, optional
+        Pixels of labelled normal-uptake findings (stage 3, working grid): a focus peaking
+        there is taken as that organ, not bone (``LearnedParams.veto_normal_uptake``).
     """
     grid, prob = prediction if prediction is not None else predict(body)
     px_mm = float(np.mean(body.spacing_mm)) * f
@@ -221,7 +233,7 @@ def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
 
     # diffuse: fitted bone pixels near network-marked involvement
     net_px_mm = float(np.mean(body.spacing_mm)) / grid.zoom
-    snap_net = max(1, int(round(params.snap_mm / net_px_mm)))
+    snap_net = max(0, int(round(params.diffuse_snap_mm / net_px_mm)))
     near = ndi.maximum_filter(prob[0], size=2 * snap_net + 1)
     diffuse_w = _bilinear(near, ri, ci) >= params.diffuse_p
     diffuse_w &= bone
@@ -242,6 +254,9 @@ def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
         c_c = grid.col0 + (j + 0.5) / grid.zoom - 0.5
         r, c = int(round((r_c - (f - 1) / 2.0) / f)), int(round((c_c - (f - 1) / 2.0) / f))
         if not (0 <= r < rows_w and 0 <= c < cols_w):
+            continue
+        if (params.veto_normal_uptake and normal_uptake is not None
+                and normal_uptake[r, c]):
             continue
         hit = _nearest_bone(bone, r, c, snap_w)
         if hit is None:
