@@ -5,11 +5,11 @@
 N cases; SOURCE ``sim`` (mibgscore.simulate seeds 8000 + i, categories in turn) or ``p2``
 (benchmarks/phantom2 seeds 5000 + i; its benchmark uses seeds 0-99); GRID a Python tuple of
 value tuples for (diffuse_p, focal_p, snap_mm, focal_min_mm, diffuse_snap_mm,
-veto_normal_uptake); SHOW the index
+veto_normal_uptake, lone_extremity_is_injection); SHOW the index
 of a grid entry whose wrong cases are listed. Example (docs/learned.md):
 
     .venv/bin/python benchmarks/tune_learned.py 80 sim \
-        "((0.8,0.9),(0.6,0.7),(6.0,),(12.0,),(6.0,),(True,))"
+        "((0.8,0.9),(0.6,0.7),(6.0,),(12.0,),(6.0,),(False,),(True,))"
 """
 
 from __future__ import annotations
@@ -94,8 +94,9 @@ def main() -> None:
     cases = prepare(n, source)
     print(f"prepared {n} {source} cases in {time.time() - t0:.0f} s", flush=True)
     grid = [LearnedParams(diffuse_p=dp, focal_p=fp, snap_mm=sn, focal_min_mm=fm,
-                          diffuse_snap_mm=ds, veto_normal_uptake=v)
-            for dp, fp, sn, fm, ds, v in itertools.product(*ast.literal_eval(sys.argv[3]))]
+                          diffuse_snap_mm=ds, veto_normal_uptake=v,
+                          lone_extremity_is_injection=x)
+            for dp, fp, sn, fm, ds, v, x in itertools.product(*ast.literal_eval(sys.argv[3]))]
     for lp in grid:
         print(lp, evaluate(cases, lp), flush=True)
     if len(sys.argv) > 4:

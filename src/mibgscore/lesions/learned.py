@@ -19,6 +19,7 @@ from scipy import ndimage as ndi
 
 from mibgscore.anatomy.bones import BONES
 from mibgscore.anatomy.types import Body
+from mibgscore.lesions.skeletal import EXTREMITY_BONES
 from mibgscore.lesions.types import FocalLesion, SkeletalLesions
 
 NET_BODY_ROWS = 384
@@ -192,6 +193,9 @@ class LearnedParams:
     veto_normal_uptake : bool
         Drop foci that peak inside a labelled normal-uptake finding (glands, heart, liver,
         bladder...) when the normal-uptake mask is given.
+    lone_extremity_is_injection : bool
+        Take a lone focus on a forearm, hand, lower leg or foot of an otherwise normal
+        skeleton for the injection site (as the hand-made stage does).
     """
 
     diffuse_p: float = 0.9
@@ -200,6 +204,7 @@ class LearnedParams:
     snap_mm: float = 6.0
     diffuse_snap_mm: float = 6.0
     veto_normal_uptake: bool = False
+    lone_extremity_is_injection: bool = True
 
 
 def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
@@ -268,6 +273,9 @@ def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
             row=r, col=c, bone_row=br, bone_col=bc, bone=_bone_name(int(labels_w[br, bc])),
             radius_mm=float(np.clip(radius, 3.0, 15.0)), contrast=contrast, z=z,
             confidence=float(np.clip(heat[i, j], 0.0, 1.0))))
+    if (params.lone_extremity_is_injection and len(focal) == 1 and not diffuse_w.any()
+            and focal[0].bone in EXTREMITY_BONES):
+        focal = []
     significance = _bilinear(heat, ri, ci).astype(np.float32)
     return SkeletalLesions(focal=tuple(focal), diffuse=diffuse_w,
                            excess=diffuse_map_w.astype(np.float32),
