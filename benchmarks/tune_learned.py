@@ -28,9 +28,9 @@ from mibgscore.anatomy.scheme import SIOPEN_KEYS, load_scheme
 from mibgscore.anatomy.skeleton import fit_skeleton
 from mibgscore.grading.segments import bone_units, grade_siopen
 from mibgscore.lesions.learned import LearnedParams, find_lesions_learned, predict
-from mibgscore.pipeline import _shrink, _working, work_factor
 from mibgscore.simulate import simulate_study
-from mibgscore.uptake.normal import normal_uptake_from_images
+from mibgscore.uptake.images import working_views
+from mibgscore.uptake.normal import find_normal_uptake
 from mibgscore.validation.stats import icc
 
 CATEGORIES = ("normal", "limited", "moderate", "extensive")
@@ -53,23 +53,19 @@ def prepare(n: int, source: str) -> list[tuple]:
         body = find_body(scan)
         sk = fit_skeleton(body, age_years=scan.patient.age_years,
                           height_cm=scan.patient.height_cm)
-        f = work_factor(body.spacing_mm)
-        images, labels_w, a_w, p_w = _working(body, sk, f)
-        uptake = normal_uptake_from_images(images, labels_w, anterior=a_w, posterior=p_w,
-                                           expected_counts=False)
-        smap = _shrink(sk.segment_map(siopen), f, labels_w.shape)
-        units = bone_units(labels_w, _shrink(sk.bone_position, f, labels_w.shape),
-                           float(np.mean(images.spacing_mm)))
-        cases.append((body, labels_w, f, smap, units, predict(body), uptake.mask, truth))
+        views, bones = working_views(body), sk.on(body.grid)
+        uptake = find_normal_uptake(views, bones)
+        smap = bones.segment_map(siopen)
+        units = bone_units(bones.labels, bones.position, body.grid.pixel_mm)
+        cases.append((views, bones, smap, units, predict(body), uptake.mask, truth))
     return cases
 
 
 def grades(case: tuple, lp: LearnedParams):
     """SIOPEN grades of one prepared case with thresholds ``lp``, and its lesions."""
     siopen = load_scheme("siopen")
-    body, labels_w, f, smap, units, pred, veto, _ = case
-    les = find_lesions_learned(body, labels_w, f, params=lp, prediction=pred,
-                               normal_uptake=veto)
+    views, bones, smap, units, pred, veto, _ = case
+    les = find_lesions_learned(views, bones, params=lp, prediction=pred, normal_uptake=veto)
     idx = [int(smap[x.bone_row, x.bone_col]) - 1 for x in les.focal]
     ev = grade_siopen(siopen, smap, les.diffuse, idx, [x.confidence for x in les.focal], units)
     return [e.grade for e in ev], les, idx, ev

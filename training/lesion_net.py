@@ -254,6 +254,8 @@ def main() -> None:
     p.add_argument("--cache", type=Path, default=Path("training/cache"))
     p.add_argument("--out", type=Path,
                    default=Path("src/mibgscore/lesions/models/lesion_net.onnx"))
+    p.add_argument("--model-version", default="4",
+                   help="version written in the training card (score JSON model.version)")
     a = p.parse_args()
     print(f"simulating {a.cases} studies into {a.cache} ...", flush=True)
     paths = build(a.cases, a.cache, a.workers)
@@ -261,7 +263,8 @@ def main() -> None:
     print(f"training {a.steps} steps ...", flush=True)
     net = train(paths, a.steps, a.batch, a.seed, log)
     export(net, a.out)
-    card = {"command": " ".join(["training/lesion_net.py", *sys.argv[1:]]),
+    card = {"version": a.model_version,
+            "command": " ".join(["training/lesion_net.py", *sys.argv[1:]]),
             "cases": a.cases, "steps": a.steps, "batch": a.batch, "seed": a.seed,
             "crop": CROP, "parameters": int(sum(math.prod(t.shape)
                                                 for t in net.state_dict().values())),

@@ -45,3 +45,29 @@ class ReadingsFileError(MibgscoreError):
 
 class SchemeError(MibgscoreError):
     """A segment table is inconsistent."""
+
+
+class ServiceError(MibgscoreError):
+    """The web application refuses a request: one sentence, an HTTP status and a short code.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, and the way out if there is one.
+    status : int
+        HTTP status of the answer (400 by default; 404, 409, 413...).
+    code : str
+        Machine-readable reason (``"not_found"``, ``"conflict"``, ``"locked"``...).
+    extra : dict, optional
+        More fields of the JSON answer (the study's current version after a conflict, say).
+    path : str or Path, optional
+        The file the error is about, as for every error of the family.
+    """
+
+    def __init__(self, message: str, status: int = 400, code: str = "bad_request",
+                 extra: dict | None = None, *, path: str | Path | None = None) -> None:
+        super().__init__(message, path)
+        self.message = str(self)
+        self.status = status
+        self.code = code
+        self.extra = dict(extra or {})

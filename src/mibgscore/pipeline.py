@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mibgscore.anatomy.body import find_body
+from mibgscore.anatomy.grid import WorkGrid
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
 from mibgscore.anatomy.skeleton import fit_skeleton
 from mibgscore.anatomy.types import Body, Skeleton
 from mibgscore.errors import SchemeError
-from mibgscore.grading.segments import SegmentEvidence, bone_units, grade_curie, grade_siopen
+from mibgscore.grading.segments import ScanGrades, SegmentEvidence, grade_scan
 from mibgscore.io.types import Scan
-from mibgscore.lesions.learned import LearnedParams, find_lesions_learned, model_available
-from mibgscore.lesions.skeletal import LesionParams, find_lesions
+from mibgscore.lesions.detector import resolve_detector
 from mibgscore.lesions.types import SkeletalLesions
 from mibgscore.result import Finding, Lesion, ScoreResult
-from mibgscore.uptake.images import combine_views
-from mibgscore.uptake.normal import UptakeParams, normal_uptake_from_images
+from mibgscore.uptake.images import working_views
+from mibgscore.uptake.normal import UptakeParams, find_normal_uptake
 from mibgscore.uptake.types import NormalUptake
 
 logger = logging.getLogger(__name__)
@@ -35,14 +38,13 @@ class ScoreParams:
     ----------
     uptake : UptakeParams
         Normal-uptake stage options.
-    lesions : LesionParams
-        Hand-made lesion stage options.
-    lesion_method : {"auto", "learned", "classic"}
-        ``learned``: the shipped network's lesion map (:mod:`mibgscore.lesions.learned`);
-        ``classic``: the hand-made detector (:mod:`mibgscore.lesions.skeletal`); ``auto``:
-        learned when its weights and onnxruntime are installed, else classic.
-    learned : LearnedParams
-        Thresholds of the learned lesion map.
+    lesion_method : str
+        The lesion detector, by registry name (:func:`mibgscore.lesions.detector.detector_names`:
+        ``learned``, the shipped network; ``classic``, the hand-made detector) or ``auto``
+        (the first that can run here; a fall-back is reported in the result's warnings).
+    lesion_params : object, optional
+        The detector's own parameters (``LearnedParams``, ``LesionParams``...); its defaults
+        when None.
     low_counts : float
         Total counts per view under which the scan is flagged as low-count.
     low_skeleton_confidence : float
@@ -50,9 +52,8 @@ class ScoreParams:
     """
 
     uptake: UptakeParams = field(default_factory=UptakeParams)
-    lesions: LesionParams = field(default_factory=LesionParams)
     lesion_method: str = "auto"
-    learned: LearnedParams = field(default_factory=LearnedParams)
+    lesion_params: Any = None
     low_counts: float = 2.0e5
     low_skeleton_confidence: float = 0.5
 
@@ -62,8 +63,8 @@ class ScoreEvidence:
     """The stages' outputs behind a score, for overlays and the viewer (not serialised).
 
     ``body`` and ``skeleton`` are in the canonical frame (head at row 0); ``uptake`` and
-    ``lesions`` too, at the working resolution (pixels binned by ``work_factor``); the maps
-    below are in the ORIGINAL anterior frame and pixel grid of the scan.
+    ``lesions`` too, on the working grid (``body.grid``); the maps below are in the ORIGINAL
+    anterior frame and pixel grid of the scan.
 
     Attributes
     ----------
@@ -87,8 +88,6 @@ class ScoreEvidence:
         Per-segment foci count, diffuse fraction, grade and confidence.
     stage_seconds : dict of str to float
         Wall time of each stage.
-    work_factor : int
-        Binning of the working resolution (1: none; 2: 2 x 2 pixels summed).
     """
 
     body: Body
@@ -104,51 +103,11 @@ class ScoreEvidence:
     siopen_segments: tuple[SegmentEvidence, ...]
     curie_segments: tuple[SegmentEvidence, ...]
     stage_seconds: dict[str, float]
-    work_factor: int = 1
 
-
-WORK_PIXEL_MM = 1.7
-"""Scans with finer pixels than this are scored on 2 x 2 binned pixels (speed, noise)."""
-
-
-def work_factor(spacing_mm: tuple[float, float]) -> int:
-    """Binning factor of the working resolution: 2 below ``WORK_PIXEL_MM``, else 1."""
-    return 2 if max(spacing_mm) < WORK_PIXEL_MM else 1
-
-
-def _bin(a: np.ndarray, f: int) -> np.ndarray:
-    r, c = a.shape[0] // f * f, a.shape[1] // f * f
-    return a[:r, :c].reshape(r // f, f, c // f, f).sum(axis=(1, 3))
-
-
-def _working(body: Body, skeleton: Skeleton, f: int):
-    """Combined views, bone labels and views at the working resolution."""
-    if f == 1:
-        images = combine_views(body.anterior, body.posterior, body.mask, body.spacing_mm)
-        return images, skeleton.bone_labels, body.anterior, body.posterior
-    a = None if body.anterior is None else _bin(body.anterior, f).astype(np.float32)
-    p = None if body.posterior is None else _bin(body.posterior, f).astype(np.float32)
-    mask = _bin(body.mask.astype(np.int32), f) * 2 >= f * f
-    spacing = (body.spacing_mm[0] * f, body.spacing_mm[1] * f)
-    images = combine_views(a, p, mask, spacing)
-    return images, _shrink(skeleton.bone_labels, f, mask.shape), a, p
-
-
-def _shrink(a: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-pixel label map at the working resolution."""
-    if f == 1:
-        return a
-    o = f // 2
-    return np.ascontiguousarray(a[o::f, o::f][: shape[0], : shape[1]])
-
-
-def _grow(a: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
-    """Working-resolution map back onto the full pixel grid (edge rows/cols repeated)."""
-    big = np.repeat(np.repeat(a, f, axis=0), f, axis=1)
-    pr, pc = shape[0] - big.shape[0], shape[1] - big.shape[1]
-    if pr > 0 or pc > 0:
-        big = np.pad(big, ((0, max(pr, 0)), (0, max(pc, 0))), mode="edge")
-    return big[: shape[0], : shape[1]]
+    @property
+    def work_factor(self) -> int:
+        """Binning of the working grid (1: none; 2: 2 x 2 pixels summed)."""
+        return self.body.grid.factor
 
 
 def _scheme(value: SegmentScheme | str | Path | None, default: str, keys: tuple[str, ...]
@@ -161,6 +120,13 @@ def _scheme(value: SegmentScheme | str | Path | None, default: str, keys: tuple[
     return scheme
 
 
+@contextmanager
+def _timed(stage: dict[str, float], name: str) -> Iterator[None]:
+    t = time.perf_counter()
+    yield
+    stage[name] = time.perf_counter() - t
+
+
 def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
           siopen_scheme: SegmentScheme | str | Path | None = None,
           curie_scheme: SegmentScheme | str | Path | None = None) -> ScoreResult:
@@ -171,7 +137,7 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
     scan : Scan
         As returned by ``mibgscore.io.read.read_scan`` (one view is enough, with a warning).
     params : ScoreParams
-        Stage options.
+        Stage options and the lesion detector.
     siopen_scheme, curie_scheme : SegmentScheme, str or Path, optional
         Segment tables (a loaded scheme, ``"siopen"``/``"curie"``, or a TOML path); the
         bundled ones by default. Their keys must be the contract's keys.
@@ -180,143 +146,115 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
     -------
     ScoreResult
         Grades, totals, per-segment confidence, lesions and findings with (row, col) in the
-        scan's anterior pixel grid, warnings, wall time, and ``evidence`` (ScoreEvidence).
+        scan's anterior pixel grid, warnings, wall time, the model that scored it, and
+        ``evidence`` (ScoreEvidence).
 
     Raises
     ------
     SchemeError
         A segment table does not define the contract's keys.
+    ValueError
+        An unknown lesion detector, or one that cannot run here.
     """
     t0 = time.perf_counter()
     siopen_s = _scheme(siopen_scheme, "siopen", SIOPEN_KEYS)
     curie_s = _scheme(curie_scheme, "curie", CURIE_KEYS)
+    detector, detector_notes = resolve_detector(params.lesion_method, params.lesion_params)
     stage: dict[str, float] = {}
-
-    t = time.perf_counter()
-    body = find_body(scan)
-    stage["body"] = time.perf_counter() - t
-    t = time.perf_counter()
-    skeleton = fit_skeleton(body, age_years=scan.patient.age_years,
-                            height_cm=scan.patient.height_cm)
-    stage["skeleton"] = time.perf_counter() - t
-    t = time.perf_counter()
-    f = work_factor(body.spacing_mm)
-    images, labels_w, a_w, p_w = _working(body, skeleton, f)
-    method = lesion_method(params)
-    uptake = normal_uptake_from_images(images, labels_w, anterior=a_w, posterior=p_w,
-                                       params=params.uptake,
-                                       expected_counts=method == "classic")
-    stage["uptake"] = time.perf_counter() - t
-    t = time.perf_counter()
-    if method == "learned":
-        lesions = find_lesions_learned(body, labels_w, f, params=params.learned,
-                                       normal_uptake=uptake.mask)
-    else:
-        lesions = find_lesions(uptake, labels_w, params=params.lesions)
-    stage["lesions"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    siopen_map_c = skeleton.segment_map(siopen_s)
-    curie_map_c = skeleton.segment_map(curie_s)
-    siopen_map_w = _shrink(siopen_map_c, f, labels_w.shape)
-    curie_map_w = _shrink(curie_map_c, f, labels_w.shape)
-    points = [(x.bone_row, x.bone_col) for x in lesions.focal]
-    s_idx = [int(siopen_map_w[r, c]) - 1 for r, c in points]
-    c_idx = [int(curie_map_w[r, c]) - 1 for r, c in points]
-    units = bone_units(labels_w, _shrink(skeleton.bone_position, f, labels_w.shape),
-                       float(np.mean(images.spacing_mm)))
-    siopen_ev = grade_siopen(siopen_s, siopen_map_w, lesions.diffuse, s_idx,
-                             [x.confidence for x in lesions.focal], units)
-    curie_ev = grade_curie(curie_s, curie_map_w, lesions.diffuse, c_idx,
-                           soft_tissue_sites=len(uptake.soft_tissue), units=units)
-    stage["grading"] = time.perf_counter() - t
-
-    def orig(r: float, c: float) -> tuple[int, int]:
-        r, c = r * f + (f - 1) / 2.0, c * f + (f - 1) / 2.0
-        rr, cc = (body.shape[0] - 1 - r, c) if body.flipped_rows else (r, c)
-        return int(round(rr)), int(round(cc))
-
-    def orig_map(a: np.ndarray) -> np.ndarray:
-        if a.shape != body.shape:
-            a = _grow(a, f, body.shape)
-        return np.ascontiguousarray(a[::-1]) if body.flipped_rows else a
-
-    out_lesions: list[Lesion] = []
-    for x, si in zip(lesions.focal, s_idx, strict=True):
-        if si < 0:
-            continue
-        r, c = orig(x.row, x.col)
-        out_lesions.append(Lesion(segment=siopen_s.segments[si].key, kind="focal", row=r, col=c,
-                                  fraction=None, confidence=round(x.confidence, 4)))
-    for i, ev in enumerate(siopen_ev):
-        if ev.diffuse_fraction <= 0:
-            continue
-        here = lesions.diffuse & (siopen_map_w == i + 1)
-        if not here.any():
-            here = siopen_map_w == i + 1
-        rows, cols = np.nonzero(here)
-        k = int(np.argmin((rows - rows.mean()) ** 2 + (cols - cols.mean()) ** 2))
-        r, c = orig(rows[k], cols[k])
-        out_lesions.append(Lesion(segment=ev.key, kind="diffuse", row=r, col=c,
-                                  fraction=round(ev.diffuse_fraction, 4),
-                                  confidence=round(ev.confidence, 4)))
-    findings = []
-    for u in uptake.findings:
-        r, c = orig(u.row, u.col)
-        findings.append(Finding(label=u.label, row=r, col=c))
-
-    graded = [i + 1 for i, ev in enumerate(siopen_ev) if ev.diffuse_fraction > 0]
-    lesion_mask = lesions.diffuse & np.isin(siopen_map_w, graded)
-    rr, cc = np.ogrid[: lesion_mask.shape[0], : lesion_mask.shape[1]]
-    px = float(np.mean(images.spacing_mm))
-    for x, si in zip(lesions.focal, s_idx, strict=True):
-        if si < 0:
-            continue
-        rad = max(1.5, x.radius_mm / px)
-        lesion_mask |= (rr - x.row) ** 2 + (cc - x.col) ** 2 <= rad * rad
-
-    warnings = _warnings(scan, body, skeleton, params)
+    with _timed(stage, "body"):
+        body = find_body(scan)
+    with _timed(stage, "skeleton"):
+        skeleton = fit_skeleton(body, age_years=scan.patient.age_years,
+                                height_cm=scan.patient.height_cm)
+    with _timed(stage, "uptake"):
+        views, bones = working_views(body), skeleton.on(body.grid)
+        uptake = find_normal_uptake(views, bones, params=params.uptake)
+    with _timed(stage, "lesions"):
+        lesions = detector.find(views, bones, uptake)
+    with _timed(stage, "grading"):
+        grades = grade_scan(bones, lesions, len(uptake.soft_tissue), siopen_s, curie_s)
+    grid = body.grid
     evidence = ScoreEvidence(
         body=body, skeleton=skeleton, uptake=uptake, lesions=lesions,
-        siopen_map=orig_map(siopen_map_c), curie_map=orig_map(curie_map_c),
+        siopen_map=grid.to_original_map(skeleton.segment_map(siopen_s)),
+        curie_map=grid.to_original_map(skeleton.segment_map(curie_s)),
         siopen_keys=siopen_s.keys, curie_keys=curie_s.keys,
-        lesion_mask=orig_map(lesion_mask), finding_mask=orig_map(uptake.mask),
-        siopen_segments=tuple(siopen_ev), curie_segments=tuple(curie_ev), stage_seconds=stage,
-        work_factor=f)
+        lesion_mask=grid.to_original_map(_lesion_mask(lesions, grades, grid)),
+        finding_mask=grid.to_original_map(uptake.mask), siopen_segments=grades.siopen,
+        curie_segments=grades.curie, stage_seconds=stage)
     seconds = time.perf_counter() - t0
     logger.debug("stages (s): %s; total %.3f",
                  ", ".join(f"{k} {v:.3f}" for k, v in stage.items()), seconds)
     return ScoreResult(
-        file=scan.path or "",
-        study_uid=scan.study.study_uid,
-        siopen={e.key: e.grade for e in siopen_ev},
-        siopen_confidence={e.key: e.confidence for e in siopen_ev},
-        curie={e.key: e.grade for e in curie_ev},
-        lesions=out_lesions,
-        findings=findings,
-        warnings=warnings,
-        seconds=seconds,
-        evidence=evidence,
-    )
+        file=scan.path or "", study_uid=scan.study.study_uid,
+        siopen={e.key: e.grade for e in grades.siopen},
+        siopen_confidence={e.key: e.confidence for e in grades.siopen},
+        curie={e.key: e.grade for e in grades.curie},
+        lesions=_lesions(lesions, grades, siopen_s, grid),
+        findings=_findings(uptake, grid),
+        warnings=[*detector_notes, *_warnings(scan, body, skeleton, params)],
+        seconds=seconds, evidence=evidence, model=detector.model,
+        schemes={"siopen": siopen_s.name, "curie": curie_s.name})
+
+
+def _lesions(lesions: SkeletalLesions, grades: ScanGrades, scheme: SegmentScheme,
+             grid: WorkGrid) -> list[Lesion]:
+    """Foci in their segments, then one diffuse lesion per diffusely involved segment, at the
+    involved pixel nearest the involvement's centre (scan frame)."""
+    out: list[Lesion] = []
+    for x, si in zip(lesions.focal, grades.focal_segments, strict=True):
+        if si < 0:
+            continue
+        (r, c), = grid.to_original([(x.row, x.col)])
+        out.append(Lesion(segment=scheme.segments[si].key, kind="focal", row=int(r), col=int(c),
+                          fraction=None, confidence=round(x.confidence, 4)))
+    for i, ev in enumerate(grades.siopen):
+        if ev.diffuse_fraction <= 0:
+            continue
+        here = lesions.diffuse & (grades.siopen_map == i + 1)
+        if not here.any():
+            here = grades.siopen_map == i + 1
+        rows, cols = np.nonzero(here)
+        k = int(np.argmin((rows - rows.mean()) ** 2 + (cols - cols.mean()) ** 2))
+        (r, c), = grid.to_original([(rows[k], cols[k])])
+        out.append(Lesion(segment=ev.key, kind="diffuse", row=int(r), col=int(c),
+                          fraction=round(ev.diffuse_fraction, 4),
+                          confidence=round(ev.confidence, 4)))
+    return out
+
+
+def _findings(uptake: NormalUptake, grid: WorkGrid) -> list[Finding]:
+    """Normal-uptake and soft-tissue findings at their hottest pixel (scan frame)."""
+    out = []
+    for u in uptake.findings:
+        (r, c), = grid.to_original([(u.row, u.col)])
+        out.append(Finding(label=u.label, row=int(r), col=int(c)))
+    return out
+
+
+def _lesion_mask(lesions: SkeletalLesions, grades: ScanGrades, grid: WorkGrid) -> np.ndarray:
+    """Working-grid pixels of the graded lesions: diffuse involvement of graded segments and
+    a disc per focus in a segment."""
+    graded = [i + 1 for i, ev in enumerate(grades.siopen) if ev.diffuse_fraction > 0]
+    mask = lesions.diffuse & np.isin(grades.siopen_map, graded)
+    rr, cc = np.ogrid[: mask.shape[0], : mask.shape[1]]
+    for x, si in zip(lesions.focal, grades.focal_segments, strict=True):
+        if si < 0:
+            continue
+        rad = max(1.5, x.radius_mm / grid.pixel_mm)
+        mask |= (rr - x.row) ** 2 + (cc - x.col) ** 2 <= rad * rad
+    return mask
 
 
 def lesion_method(params: ScoreParams = ScoreParams()) -> str:
-    """The lesion stage ``params`` selects: ``"learned"`` or ``"classic"``.
+    """Registry name of the lesion detector ``params`` selects (``auto`` resolved).
 
     Raises
     ------
     ValueError
-        An unknown method, or ``"learned"`` without the network installed.
+        An unknown method, or a named detector that cannot run here.
     """
-    m = params.lesion_method
-    if m == "auto":
-        return "learned" if model_available() else "classic"
-    if m == "learned" and not model_available():
-        raise ValueError("the learned lesion map needs onnxruntime and the shipped weights "
-                         "(mibgscore/lesions/models/lesion_net.onnx).")
-    if m not in ("learned", "classic"):
-        raise ValueError(f"lesion method {m!r} is not auto, learned or classic")
-    return m
+    return resolve_detector(params.lesion_method, params.lesion_params)[0].model.name
 
 
 def _warnings(scan: Scan, body: Body, skeleton: Skeleton, params: ScoreParams) -> list[str]:

@@ -5,7 +5,43 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.anatomy.grades import Grades
+from mibgscore.anatomy.scheme import SIOPEN_KEYS
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What scored a study: the lesion detector, its version and the SHA-256 of what defines it
+    (the weights file of a learned detector, the parameters of a hand-made one).
+
+    Attributes
+    ----------
+    name : str
+        Registry name of the detector (``learned``, ``classic``) or of an adapted model.
+    version : str
+        The detector's version (the software version for hand-made detectors).
+    sha256 : str
+        Hex SHA-256 of the weights file, or of the detector's parameters.
+    """
+
+    name: str
+    version: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"name", "version", "sha256"}``, as in the score JSON's ``model`` object."""
+        return {"name": self.name, "version": self.version, "sha256": self.sha256}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str] | None) -> ModelInfo:
+        """Inverse of :meth:`to_dict`; ``unknown`` for results saved before models were named."""
+        data = data or {}
+        return cls(str(data.get("name", "unknown")), str(data.get("version", "")),
+                   str(data.get("sha256", "")))
+
+
+UNKNOWN_MODEL = ModelInfo("unknown", "", "")
+"""The model of a result that does not say (older saved results, hand-made test results)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +78,8 @@ class ScoreResult:
     """SIOPEN and Curie scores of one scan, with the evidence behind them.
 
     ``evidence`` holds the stages' intermediate outputs (skeleton, maps) for overlays and the
-    viewer; it is not serialised.
+    viewer; it is not serialised. ``model`` names what scored the study; ``schemes`` the
+    segment tables used (``{"siopen": name, "curie": name}``).
     """
 
     file: str
@@ -55,30 +92,35 @@ class ScoreResult:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     evidence: Any = None
+    model: ModelInfo = UNKNOWN_MODEL
+    schemes: dict[str, str] = field(default_factory=lambda: {"siopen": "SIOPEN",
+                                                              "curie": "Curie"})
 
     def __post_init__(self) -> None:
-        if tuple(self.siopen) != SIOPEN_KEYS:
-            self.siopen = {k: int(self.siopen[k]) for k in SIOPEN_KEYS}
-        if tuple(self.curie) != CURIE_KEYS:
-            self.curie = {k: int(self.curie[k]) for k in CURIE_KEYS}
-        for k, g in self.siopen.items():
-            if not 0 <= g <= 6:
-                raise ValueError(f"SIOPEN grade {g} for {k}")
-        for k, g in self.curie.items():
-            if not 0 <= g <= 3:
-                raise ValueError(f"Curie grade {g} for {k}")
+        self.siopen = Grades("siopen", self.siopen).to_dict()  # checked, in report order
+        self.curie = Grades("curie", self.curie).to_dict()
         self.siopen_confidence = {k: float(self.siopen_confidence.get(k, 0.0))
                                   for k in SIOPEN_KEYS}
 
     @property
+    def siopen_grades(self) -> Grades:
+        """The SIOPEN grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
+        return Grades("siopen", self.siopen)
+
+    @property
+    def curie_grades(self) -> Grades:
+        """The Curie grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
+        return Grades("curie", self.curie)
+
+    @property
     def siopen_total(self) -> int:
-        """SIOPEN total, 0-72."""
-        return sum(self.siopen.values())
+        """SIOPEN total, 0 to the scheme's maximum (72)."""
+        return self.siopen_grades.total
 
     @property
     def curie_total(self) -> int:
-        """Curie total, 0-30."""
-        return sum(self.curie.values())
+        """Curie total, 0 to the scheme's maximum (30)."""
+        return self.curie_grades.total
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON Lines object of `mibgscore score --json`."""
@@ -101,6 +143,8 @@ class ScoreResult:
                          for f in self.findings],
             "warnings": list(self.warnings),
             "seconds": round(float(self.seconds), 4),
+            "model": self.model.to_dict(),
+            "schemes": dict(self.schemes),
         }
 
     @classmethod
@@ -116,4 +160,6 @@ class ScoreResult:
             findings=[Finding(**x) for x in data.get("findings", [])],
             warnings=list(data.get("warnings", [])),
             seconds=float(data.get("seconds", 0.0)),
+            model=ModelInfo.from_dict(data.get("model")),
+            schemes=dict(data.get("schemes") or {"siopen": "SIOPEN", "curie": "Curie"}),
         )

@@ -1,15 +1,17 @@
-"""Reduced-resolution working grids and the body threshold shared by body.py and skeleton.py."""
+"""The coarse outline grid (about 4 mm pixels) and the body threshold shared by body.py and
+skeleton.py. The scoring stages' working grid is :mod:`mibgscore.anatomy.grid`."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.measure import block_reduce
 
-WORK_MM = 4.0
-"""Target pixel size (mm) of the working grid."""
+OUTLINE_MM = 4.0
+"""Target pixel size (mm) of the coarse grid on which the outline and skeleton are fitted."""
 
 
-def work_factor(spacing_mm: tuple[float, float], target_mm: float = WORK_MM) -> int:
+def outline_factor(spacing_mm: tuple[float, float], target_mm: float = OUTLINE_MM) -> int:
     """Integer block size that brings the pixel spacing near ``target_mm``."""
     return max(1, int(round(target_mm / min(spacing_mm))))
 
@@ -22,10 +24,7 @@ def block_mean(img: np.ndarray, f: int) -> np.ndarray:
     pr, pc = (-rows) % f, (-cols) % f
     if pr or pc:
         img = np.pad(img, ((0, pr), (0, pc)), mode="edge")
-    r, c = img.shape
-    out = img.reshape(r * c // f, f).sum(axis=1, dtype=np.float32)
-    out = out.reshape(r // f, f, c // f).sum(axis=1)
-    return out / np.float32(f * f)
+    return block_reduce(img.astype(np.float32, copy=False), (f, f), np.mean).astype(np.float32)
 
 
 def upsample_mask(small: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:

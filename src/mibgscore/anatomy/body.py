@@ -13,9 +13,10 @@ from mibgscore.anatomy._grid import (
     body_threshold,
     fill_small_holes,
     largest_parts,
+    outline_factor,
     upsample_mask,
-    work_factor,
 )
+from mibgscore.anatomy.grid import geometric_mean
 from mibgscore.anatomy.types import Body
 from mibgscore.io.types import Scan
 
@@ -63,7 +64,7 @@ def find_body(scan: Scan, *, params: BodyParams = BodyParams()) -> Body:
         Views, mask and registration in the canonical frame (head at row 0).
     """
     ant, post = scan.anterior, scan.posterior
-    f = work_factor(scan.spacing_mm)
+    f = outline_factor(scan.spacing_mm)
     sigma = params.smooth_mm / (min(scan.spacing_mm) * f)
     notes: list[str] = []
 
@@ -95,7 +96,7 @@ def find_body(scan: Scan, *, params: BodyParams = BodyParams()) -> Body:
         top_full = float(np.argmax(mp.any(axis=1))) * f if row_scale != 1.0 else 0.0
         post = _warp(post, row_scale, top_full, shift)
         small["posterior"] = _warp(small["posterior"], 1.0, 0.0, ds)
-        combined = np.sqrt(np.maximum(small["anterior"], 0) * np.maximum(small["posterior"], 0))
+        combined = geometric_mean(small["anterior"], small["posterior"])
         # where the geometric mean loses the edge (one view empty), fall back to the mean
         combined = np.maximum(combined, 0.5 * (small["anterior"] + small["posterior"]) * 0.8)
     elif len(small) == 2:
@@ -135,9 +136,8 @@ def find_body(scan: Scan, *, params: BodyParams = BodyParams()) -> Body:
 
 def to_original_frame(body: Body, row: float, col: float) -> tuple[float, float]:
     """Map a (row, col) of the canonical frame back to the scan's own (anterior) pixel grid."""
-    if body.flipped_rows:
-        return (body.shape[0] - 1 - row, col)
-    return (row, col)
+    r, c = body.grid.canonical_to_original(row, col)
+    return float(r), float(c)
 
 
 def _rough_mask(smooth: np.ndarray) -> np.ndarray:

@@ -7,6 +7,8 @@ drawn on top). Long bones also carry a position map: 0 at the proximal end, 1 at
 
 from __future__ import annotations
 
+import math
+
 BONES: tuple[str, ...] = (
     "cranium",
     "facial_bones",
@@ -88,3 +90,41 @@ DRAW_ORDER: tuple[str, ...] = (
 """Painting order for a planar bone map: later bones cover earlier ones where they overlap."""
 
 assert sorted(DRAW_ORDER) == sorted(BONES)
+
+INJECTION_SITE_BONES: frozenset[str] = frozenset(
+    {
+        "forearm_right",
+        "forearm_left",
+        "hand_right",
+        "hand_left",
+        "tibia_fibula_right",
+        "tibia_fibula_left",
+        "foot_right",
+        "foot_left",
+        "humerus_right",
+        "humerus_left",
+    }
+)
+"""Bones beside which tracer is injected (hand, wrist, forearm, elbow, ankle, foot)."""
+
+INJECTION_SITE_HUMERUS_FROM = 0.75
+"""On the humerus only the elbow end (position from this to 1) lies by an injection site."""
+
+
+def near_injection_site(bone: str, position: float | None = None) -> bool:
+    """True when a point of ``bone`` at ``position`` (0 proximal - 1 distal) lies where an
+    injection site may be: forearm, hand, lower leg, foot, or the elbow end of the humerus.
+
+    Examples
+    --------
+    >>> near_injection_site("hand_left"), near_injection_site("femur_left")
+    (True, False)
+    >>> near_injection_site("humerus_right", 0.2), near_injection_site("humerus_right", 0.9)
+    (False, True)
+    """
+    if bone not in INJECTION_SITE_BONES:
+        return False
+    if bone.startswith("humerus"):
+        return position is None or math.isnan(position) or (
+            position >= INJECTION_SITE_HUMERUS_FROM)
+    return True

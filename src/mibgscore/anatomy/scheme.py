@@ -1,4 +1,11 @@
-"""Segment schemes as data: which bones, or fractions of long bones, make each segment."""
+"""Segment schemes as data: which bones, or fractions of long bones, make each segment.
+
+A scheme's TOML table says everything about its segments: key and order (file order), English
+and French names, the header names a readings spreadsheet may use, the SNOMED CT finding site
+written in DICOM SR, and which bones make the segment; its header gives the highest grade and
+the clinical cut-off of the total. Key lists, translations, the SR and the readings parser are
+derived from it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mibgscore.anatomy.bones import BONE_LABEL, BONES, LONG_BONES
 from mibgscore.errors import SchemeError
+
+BUNDLED = ("siopen", "curie")
+"""Names of the bundled schemes (``anatomy/schemes/<name>.toml``)."""
 
 
 @dataclass(frozen=True)
@@ -24,13 +35,89 @@ class BonePart:
 
 
 @dataclass(frozen=True)
+class Code:
+    """A coded concept as DICOM writes it.
+
+    Attributes
+    ----------
+    value : str
+        Code Value (0008,0100), e.g. ``"53120007"``.
+    scheme : str
+        Coding Scheme Designator (0008,0102), e.g. ``"SCT"`` (SNOMED CT).
+    meaning : str
+        Code Meaning (0008,0104), e.g. ``"Upper limb"``.
+    """
+
+    value: str
+    scheme: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class SegmentSite:
+    """Where a segment lies, as a DICOM SR finding site (TID 1419 Finding Site).
+
+    Attributes
+    ----------
+    location : Code
+        Anatomic location, SNOMED CT (e.g. 53120007 Upper limb).
+    laterality : Code or None
+        Laterality (24028007 Right, 7771000 Left: the patient's side), where the location is
+        paired.
+    modifier : Code or None
+        Topographical modifier (40415009 Proximal, 46053002 Distal), where the location alone
+        is not the segment.
+    """
+
+    location: Code
+    laterality: Code | None = None
+    modifier: Code | None = None
+
+
+@dataclass(frozen=True)
 class Segment:
-    """One scored segment."""
+    """One scored segment.
+
+    Attributes
+    ----------
+    key : str
+        The project's key (``skull``, ``right_upper_limb_proximal``...; patient's right).
+    name : str
+        English name.
+    parts : tuple of BonePart
+        The bones, or parts of long bones, that make the segment (none for soft tissue).
+    soft_tissue : bool
+        Whether the segment is soft tissue rather than bone (Curie).
+    name_fr : str
+        French name; the English name where the table gives none.
+    aliases : tuple of str
+        Other names a readings spreadsheet may head the segment's column with (the key and
+        both names are always accepted); matched ignoring case, accents and punctuation.
+    site : SegmentSite or None
+        SNOMED CT finding site written in DICOM SR; None where the table gives none.
+    """
 
     key: str
     name: str
     parts: tuple[BonePart, ...]
     soft_tissue: bool = False
+    name_fr: str = ""
+    aliases: tuple[str, ...] = ()
+    site: SegmentSite | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name_fr:
+            object.__setattr__(self, "name_fr", self.name)
+        object.__setattr__(self, "aliases", tuple(self.aliases))
+
+    def name_in(self, language: str) -> str:
+        """The segment's name in ``language`` (``"fr"`` French, anything else English)."""
+        return self.name_fr if language == "fr" else self.name
+
+    @property
+    def header_names(self) -> tuple[str, ...]:
+        """Every name a readings file may use for this segment: key, names, aliases."""
+        return tuple(dict.fromkeys((self.key, self.name, self.name_fr, *self.aliases)))
 
 
 @dataclass(frozen=True)
@@ -38,17 +125,47 @@ class SegmentScheme:
     """A scoring scheme's segments, in report order.
 
     Segment index i (0-based) is label i + 1 in a segment map; 0 is "no segment".
+
+    Attributes
+    ----------
+    name : str
+        ``"SIOPEN"``, ``"Curie"`` or a centre's name for its table.
+    reference : str
+        The paper the table follows.
+    max_grade : int
+        Highest grade of a segment (6 SIOPEN, 3 Curie); grades run from 0.
+    segments : tuple of Segment
+        In report order (the table's order).
+    category_cutoff : int or None
+        Clinical cut-off of the total: a total at or below it is ``"<=cutoff"``, above it
+        ``">cutoff"``; None where the table gives none.
+    category_reference : str
+        The paper the cut-off comes from.
     """
 
     name: str
     reference: str
     max_grade: int
     segments: tuple[Segment, ...]
+    category_cutoff: int | None = None
+    category_reference: str = ""
 
     @property
     def keys(self) -> tuple[str, ...]:
         """Segment keys in report order."""
         return tuple(s.key for s in self.segments)
+
+    @property
+    def max_total(self) -> int:
+        """Highest possible total: ``max_grade`` times the number of segments."""
+        return self.max_grade * len(self.segments)
+
+    def segment(self, key: str) -> Segment:
+        """The segment with key ``key`` (KeyError if the scheme has none)."""
+        for seg in self.segments:
+            if seg.key == key:
+                return seg
+        raise KeyError(key)
 
     @property
     def skeletal_keys(self) -> tuple[str, ...]:
@@ -120,30 +237,34 @@ def load_scheme(source: str | Path) -> SegmentScheme:
     ----------
     source : str or Path
         ``"siopen"`` or ``"curie"`` for the bundled tables, or the path of a TOML file in the
-        same format.
+        same format. In a centre's file only the keys and bones are required: names default
+        to the key (French to English), aliases and sites to none, and ``max_grade`` and the
+        category cut-off to those of the bundled scheme with the same keys (else grade 6 and
+        no cut-off).
 
     Raises
     ------
     SchemeError
-        A bone is unknown, assigned twice, or left out; a key repeats; a split is not in 0-1.
+        A bone is unknown, assigned twice, or left out; a key repeats; a split is not in 0-1;
+        a name, alias or finding site is malformed; two segments share a name.
     """
-    if isinstance(source, str) and source.lower() in ("siopen", "curie"):
+    if isinstance(source, str) and source.lower() in BUNDLED:
         return _bundled(source.lower())
     path = Path(source)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SchemeError(f"cannot read the segment table ({exc}).", path) from exc
-    return _parse(data, path)
+    return _parse(data, path, bundled=False)
 
 
 @cache
 def _bundled(name: str) -> SegmentScheme:
     text = resources.files("mibgscore.anatomy.schemes").joinpath(f"{name}.toml").read_text("utf-8")
-    return _parse(tomllib.loads(text), Path(f"{name}.toml"))
+    return _parse(tomllib.loads(text), Path(f"{name}.toml"), bundled=True)
 
 
-def _parse(data: dict, path: Path) -> SegmentScheme:
+def _parse(data: dict, path: Path, *, bundled: bool) -> SegmentScheme:
     head = data.get("scheme", {})
     segments: list[Segment] = []
     coverage: dict[str, list[tuple[float, float]]] = {}
@@ -167,11 +288,16 @@ def _parse(data: dict, path: Path) -> SegmentScheme:
                                   f"not {part.bone}.", path)
             coverage.setdefault(part.bone, []).append((part.start, part.end))
             parts.append(part)
-        segments.append(Segment(key, item.get("name", key), tuple(parts),
-                                bool(item.get("soft_tissue", False))))
+        name = _text(item, "name", key, key, path)
+        segments.append(Segment(
+            key, name, tuple(parts), bool(item.get("soft_tissue", False)),
+            name_fr=_text(item, "name_fr", name, key, path),
+            aliases=_aliases(item, key, path),
+            site=None if "site" not in item else _site(item["site"], key, path)))
     keys = [s.key for s in segments]
     if len(set(keys)) != len(keys):
         raise SchemeError("a segment key is used twice.", path)
+    _check_names(segments, path)
     for bone in BONES:
         spans = sorted(coverage.get(bone, []))
         if not spans:
@@ -183,25 +309,79 @@ def _parse(data: dict, path: Path) -> SegmentScheme:
             edge = end
         if abs(edge - 1.0) > 1e-9:
             raise SchemeError(f"bone {bone} is covered only up to {edge}.", path)
+    like = None if bundled else next(
+        (b for b in map(_bundled, BUNDLED) if set(b.keys) == set(keys)), None)
+    max_grade = _integer(head, "max_grade", like.max_grade if like else 6, path)
+    if max_grade < 1:
+        raise SchemeError(f"max_grade is {max_grade}; grades must run from 0 to at least 1.",
+                          path)
+    cutoff = head.get("category_cutoff", like.category_cutoff if like else None)
+    if cutoff is not None:
+        cutoff = _integer(head, "category_cutoff", cutoff, path)
     return SegmentScheme(
         name=str(head.get("name", path.stem)),
         reference=str(head.get("reference", "")),
-        max_grade=int(head.get("max_grade", 6)),
+        max_grade=max_grade,
         segments=tuple(segments),
+        category_cutoff=cutoff,
+        category_reference=str(head.get("category_reference",
+                                        like.category_reference if like else "")),
     )
 
 
-SIOPEN_KEYS: tuple[str, ...] = (
-    "skull", "thoracic_cage", "spine", "pelvis",
-    "right_upper_limb_proximal", "right_upper_limb_distal",
-    "left_upper_limb_proximal", "left_upper_limb_distal",
-    "right_lower_limb_proximal", "right_lower_limb_distal",
-    "left_lower_limb_proximal", "left_lower_limb_distal",
-)
-"""The JSON/CSV contract's SIOPEN keys (patient's right), in report order."""
+def _text(item: dict, field: str, default: str, key: str, path: Path) -> str:
+    value = item.get(field, default)
+    if not isinstance(value, str) or not value.strip():
+        raise SchemeError(f"segment {key}: {field} must be a non-empty string.", path)
+    return value
 
-CURIE_KEYS: tuple[str, ...] = (
-    "head", "cervical_thoracic_spine", "ribs_sternum", "lumbar_sacral_spine", "pelvis",
-    "upper_arms", "forearms_hands", "thighs", "legs_feet", "soft_tissue",
-)
-"""The JSON/CSV contract's Curie keys, in report order."""
+
+def _integer(head: dict, field: str, default: int, path: Path) -> int:
+    value = head.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SchemeError(f"[scheme] {field} must be a whole number, not {value!r}.", path)
+    return value
+
+
+def _aliases(item: dict, key: str, path: Path) -> tuple[str, ...]:
+    value = item.get("aliases", [])
+    if not isinstance(value, list) or not all(isinstance(a, str) and a.strip() for a in value):
+        raise SchemeError(f"segment {key}: aliases must be a list of names.", path)
+    return tuple(value)
+
+
+def _code(table: Any, what: str, key: str, path: Path) -> Code:
+    if not isinstance(table, dict) or not all(
+            isinstance(table.get(f), str) and table[f] for f in ("code", "meaning")):
+        raise SchemeError(f"segment {key}: the {what} needs a code and a meaning "
+                          '(e.g. { code = "24028007", scheme = "SCT", meaning = "Right" }).',
+                          path)
+    return Code(table["code"], str(table.get("scheme", "SCT")), table["meaning"])
+
+
+def _site(table: Any, key: str, path: Path) -> SegmentSite:
+    location = _code(table, "finding site", key, path)
+    laterality = table.get("laterality")
+    modifier = table.get("modifier")
+    return SegmentSite(
+        location,
+        None if laterality is None else _code(laterality, "site's laterality", key, path),
+        None if modifier is None else _code(modifier, "site's modifier", key, path))
+
+
+def _check_names(segments: list[Segment], path: Path) -> None:
+    """Two segments of one scheme may not share a name or an alias (ignoring case)."""
+    owner: dict[str, str] = {}
+    for seg in segments:
+        for name in seg.header_names:
+            other = owner.setdefault(name.casefold(), seg.key)
+            if other != seg.key:
+                raise SchemeError(f"segments {other} and {seg.key} are both called {name!r}.",
+                                  path)
+
+
+SIOPEN_KEYS: tuple[str, ...] = _bundled("siopen").keys
+"""The JSON/CSV contract's SIOPEN keys (patient's right), in report order (from siopen.toml)."""
+
+CURIE_KEYS: tuple[str, ...] = _bundled("curie").keys
+"""The JSON/CSV contract's Curie keys, in report order (from curie.toml)."""

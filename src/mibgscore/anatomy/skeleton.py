@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mibgscore.anatomy._draw import BoneCanvas
-from mibgscore.anatomy._grid import block_mean, work_factor
+from mibgscore.anatomy._grid import block_mean, outline_factor
 from mibgscore.anatomy._outline import Outline, measure_outline
 from mibgscore.anatomy.bones import BONE_LABEL, BONES
 from mibgscore.anatomy.types import Body, Skeleton
@@ -72,7 +72,7 @@ def fit_skeleton(body: Body, *, age_years: float | None = None, height_cm: float
         Bone labels, position along long bones, landmarks and a 0-1 confidence, in the
         canonical frame of ``body``.
     """
-    f = work_factor(body.spacing_mm)
+    f = outline_factor(body.spacing_mm)
     small = block_mean(body.mask.astype(np.float32), f) > 0.5
     if small.sum() < 50:
         small = body.mask.copy()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from mibgscore.anatomy.bones import BONES
+from mibgscore.anatomy.grid import WorkGrid, geometric_mean
 from mibgscore.anatomy.scheme import SegmentScheme
 
 
@@ -57,12 +59,16 @@ class Body:
         """(rows, cols) of the canonical frame."""
         return self.mask.shape  # type: ignore[return-value]
 
+    @cached_property
+    def grid(self) -> WorkGrid:
+        """The scoring stages' working grid and the way back to the scan's frame."""
+        return WorkGrid.for_scan(self.shape, self.spacing_mm, self.flipped_rows)
+
     @property
     def counts(self) -> np.ndarray:
         """Both views combined, float32 (rows, cols): the geometric mean where both exist."""
         if self.anterior is not None and self.posterior is not None:
-            return np.sqrt(np.maximum(self.anterior, 0) * np.maximum(self.posterior, 0)
-                           ).astype(np.float32)
+            return geometric_mean(self.anterior, self.posterior)
         v = self.anterior if self.anterior is not None else self.posterior
         return v  # type: ignore[return-value]
 
@@ -117,3 +123,33 @@ class Skeleton:
     def segment_map(self, scheme: SegmentScheme) -> np.ndarray:
         """Segment label map (uint8, 0 outside bone, i + 1 for ``scheme.segments[i]``)."""
         return scheme.segment_map(self.bone_labels, self.bone_position)
+
+    def on(self, grid: WorkGrid) -> WorkingSkeleton:
+        """This skeleton on the working grid (nearest pixel)."""
+        return WorkingSkeleton(grid=grid, skeleton=self, labels=grid.shrink(self.bone_labels),
+                               position=grid.shrink(self.bone_position))
+
+
+@dataclass(frozen=True, eq=False)
+class WorkingSkeleton:
+    """A fitted skeleton sampled on the working grid (canonical frame).
+
+    Attributes
+    ----------
+    grid : WorkGrid
+    skeleton : Skeleton
+        The full-resolution fit it was sampled from.
+    labels : ndarray of shape grid.working_shape, int16
+        Bone labels at each working pixel's centre.
+    position : ndarray of shape grid.working_shape, float32
+        Position along long bones (0 proximal - 1 distal), NaN elsewhere.
+    """
+
+    grid: WorkGrid
+    skeleton: Skeleton
+    labels: np.ndarray
+    position: np.ndarray
+
+    def segment_map(self, scheme: SegmentScheme) -> np.ndarray:
+        """Segment label map on the working grid (uint8, i + 1 for ``scheme.segments[i]``)."""
+        return scheme.segment_map(self.labels, self.position)

@@ -1,16 +1,23 @@
-"""Exports of one reading: PDF report, DICOM Comprehensive SR, Encapsulated PDF."""
+"""Exports: one reading as a PDF report, DICOM Comprehensive SR or Encapsulated PDF; all
+readings as CSV."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import logging
+import types
 from typing import Any
 
 from sqlalchemy import select
 
-from mibgscore.app.db import LOCKED, Event, Study, User
-from mibgscore.app.service import ServiceError, Store, prior_of
+from mibgscore.app.db import LOCKED, Event, Study
+from mibgscore.app.followup import prior_of
+from mibgscore.app.schemes import Schemes
+from mibgscore.app.storage import Store, get_study, load_maps
+from mibgscore.app.users import user_names
+from mibgscore.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +28,10 @@ def reading_report(store: Store, study_id: int, language: str = "en"):
     from mibgscore.result import ScoreResult
 
     with store.session() as s:
-        study = s.get(Study, study_id)
-        if study is None:
-            raise ServiceError("no such study.", 404, "not_found")
+        study = get_study(s, study_id)
         if study.auto is None:
             raise ServiceError("this study is not scored yet.", 409, "not_scored")
-        names = {u.id: u.username for u in s.scalars(select(User))}
+        names = user_names(s)
         events = list(s.scalars(select(Event).where(Event.study_id == study_id)
                                 .order_by(Event.id)))
         prior = prior_of(s, study)
@@ -61,9 +66,9 @@ def reading_report(store: Store, study_id: int, language: str = "en"):
         from mibgscore.report.overlay import render_overlay
 
         result_ev = result
-        maps = _evidence(store, study)
+        maps = load_maps(store, study)
         if maps is not None:
-            result_ev.evidence = maps
+            result_ev.evidence = types.SimpleNamespace(**maps)
         overlay = render_overlay(scan, result_ev)
     except Exception:  # an overlay failure must not block the report
         logger.exception("overlay of study %s failed", study.key[:8])
@@ -75,18 +80,6 @@ def reading_report(store: Store, study_id: int, language: str = "en"):
         impression=study.impression, reader=reader, signed_at=signed_at,
         amendments=tuple(amendments), prior=prior_cmp, overlay_png=overlay,
         language=language if language in ("en", "fr") else "en"), scan, study
-
-
-def _evidence(store: Store, study: Study):
-    import types
-
-    import numpy as np
-
-    path = store.study_dir(study) / "maps.npz"
-    if not path.exists():
-        return None
-    with np.load(path) as z:
-        return types.SimpleNamespace(**{k: z[k] for k in z.files})
 
 
 def pdf(store: Store, study_id: int, language: str = "en") -> tuple[bytes, str]:
@@ -121,3 +114,34 @@ def dicom(store: Store, study_id: int, kind: str, language: str = "en") -> tuple
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue(), name
+
+
+def readings_csv(store: Store) -> str:
+    """All readings as CSV: one row per study, automatic and final grades per segment."""
+    siopen, curie = Schemes.keys("siopen"), Schemes.keys("curie")
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    head = ["study_key", "study_uid", "patient_id", "study_date", "status", "reader",
+            "signed_at", "edited", "siopen_total_auto", "siopen_total", "curie_total_auto",
+            "curie_total"]
+    head += [f"siopen_{k}_auto" for k in siopen] + [f"siopen_{k}" for k in siopen]
+    head += [f"curie_{k}_auto" for k in curie] + [f"curie_{k}" for k in curie]
+    head += ["impression"]
+    w.writerow(head)
+    with store.session() as s:
+        names = user_names(s)
+        for st in s.scalars(select(Study).order_by(Study.id)):
+            if not st.auto:
+                continue
+            sa, ca = st.auto["siopen"]["segments"], st.auto["curie"]["segments"]
+            edited = any(st.siopen[k] != sa[k] for k in siopen) or any(
+                st.curie[k] != ca[k] for k in curie)
+            w.writerow([st.key, st.study_uid or "", st.patient_id or "", st.study_date or "",
+                        st.status, names.get(st.signed_by or st.reader_id or -1, ""),
+                        st.signed_at.isoformat() + "Z" if st.signed_at else "",
+                        int(edited), sum(sa.values()), sum(st.siopen.values()),
+                        sum(ca.values()), sum(st.curie.values())]
+                       + [sa[k] for k in siopen] + [st.siopen[k] for k in siopen]
+                       + [ca[k] for k in curie] + [st.curie[k] for k in curie]
+                       + [st.impression.replace("\r", " ")])
+    return buf.getvalue()

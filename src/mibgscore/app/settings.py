@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+SEGMENTS_VARIABLE = "MIBGSCORE_SEGMENTS"
+"""Environment variable naming a centre's segment tables (paths separated by ``os.pathsep``)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class AppSettings:
         Mark the session cookie Secure (behind HTTPS).
     score_in_background : bool
         Score imported studies in a worker thread (False: at once, for tests).
+    segments : tuple of Path
+        A centre's SIOPEN and/or Curie segment tables (TOML, at most one per scheme), used
+        to score and to read instead of the bundled ones; empty: the bundled tables.
     """
 
     data_dir: Path
@@ -45,6 +52,24 @@ class AppSettings:
     session_hours: float = 12.0
     secure_cookies: bool = False
     score_in_background: bool = True
+    segments: tuple[Path, ...] = ()
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None, **arguments
+                         ) -> AppSettings:
+        """Settings from ``arguments``, then ``MIBGSCORE_*`` variables, then the defaults.
+
+        An argument given as None is looked up in ``environ`` (``os.environ`` by default):
+        ``segments`` in ``MIBGSCORE_SEGMENTS``, one or two TOML paths separated by
+        ``os.pathsep``.
+        """
+        environ = os.environ if environ is None else environ
+        given = {k: v for k, v in arguments.items() if v is not None}
+        if "segments" not in given and environ.get(SEGMENTS_VARIABLE):
+            given["segments"] = [p for p in environ[SEGMENTS_VARIABLE].split(os.pathsep) if p]
+        if "segments" in given:
+            given["segments"] = tuple(Path(p) for p in given["segments"])
+        return cls(**given)
 
     @property
     def url(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -54,7 +53,6 @@ def register(app: typer.Typer) -> None:
         if overlay_dir is not None:
             overlay_dir.mkdir(parents=True, exist_ok=True)
         failed = crashed = done = 0
-        used_names: set[str] = set()
         for item in iter_scans(paths, force=force, allow_single_view=True):
             if isinstance(item, InputError):
                 failed += 1
@@ -76,9 +74,10 @@ def register(app: typer.Typer) -> None:
                 continue
             done += 1
             if overlay_dir is not None:
+                from mibgscore.report.naming import overlay_name
                 from mibgscore.report.overlay import render_overlay
 
-                out = overlay_dir / _png_name(label, used_names)
+                out = overlay_dir / overlay_name(label, item.study.study_uid)
                 render_overlay(item, result, out)
             if json_lines:
                 typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -128,16 +127,6 @@ def _error(json_lines: bool, file: str, reason: str, text: str) -> None:
     if json_lines:
         typer.echo(json.dumps({"file": file, "error": reason}, ensure_ascii=False))
     typer.echo(f"error: {text}", err=True)
-
-
-def _png_name(label: str, used: set[str]) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(label).stem or "scan").strip("._") or "scan"
-    name, k = stem, 1
-    while name in used:
-        k += 1
-        name = f"{stem}_{k}"
-    used.add(name)
-    return f"{name}.png"
 
 
 def _print_table(result) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from mibgscore.anatomy.grades import category_text
+from mibgscore.anatomy.scheme import load_scheme
+
 SIOPEN_DIFFUSE_WHOLE = 0.95
 """Diffuse involvement above this share of the bone is 'the whole bone' (SIOPEN grade 6)."""
 
@@ -75,14 +78,34 @@ def grade_curie_segment(site_count: int, diffuse_fraction: float = 0.0) -> int:
     return 1 if site_count == 1 else 0
 
 
-def siopen_category(total: int, cutoff: int = 3) -> str:
-    """``"<=3"`` or ``">3"`` (Ladenstein 2018; pass ``cutoff=4`` for Decarolis 2013)."""
-    return f"<={cutoff}" if total <= cutoff else f">{cutoff}"
+def siopen_category(total: int, cutoff: int | None = None) -> str:
+    """``"<=3"`` or ``">3"``: the SIOPEN table's cut-off (Ladenstein 2018); pass ``cutoff=4``
+    for Decarolis 2013.
+
+    Examples
+    --------
+    >>> siopen_category(3), siopen_category(4), siopen_category(4, cutoff=4)
+    ('<=3', '>3', '<=4')
+    """
+    return category_text(total, _cutoff("siopen") if cutoff is None else cutoff)
 
 
-def curie_category(total: int, cutoff: int = 2) -> str:
-    """``"<=2"`` or ``">2"`` (Yanik 2013)."""
-    return f"<={cutoff}" if total <= cutoff else f">{cutoff}"
+def curie_category(total: int, cutoff: int | None = None) -> str:
+    """``"<=2"`` or ``">2"``: the Curie table's cut-off (Yanik 2013).
+
+    Examples
+    --------
+    >>> curie_category(2), curie_category(3)
+    ('<=2', '>2')
+    """
+    return category_text(total, _cutoff("curie") if cutoff is None else cutoff)
+
+
+def _cutoff(name: str) -> int:
+    cutoff = load_scheme(name).category_cutoff
+    if cutoff is None:  # the bundled tables always give one
+        raise ValueError(f"the bundled {name} table gives no category_cutoff")
+    return cutoff
 
 
 def response(baseline_total: int, follow_up_total: int) -> str:

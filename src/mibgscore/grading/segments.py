@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from mibgscore.anatomy.scheme import SegmentScheme
+from mibgscore.anatomy.types import WorkingSkeleton
 from mibgscore.grading.rules import SIOPEN_DIFFUSE_WHOLE, grade_curie_segment, grade_siopen_segment
+from mibgscore.lesions.types import SkeletalLesions
 
 CONFIDENCE_SCALE = 0.314
 CONFIDENCE_SHIFT = -1.049
@@ -171,3 +173,51 @@ def _siopen_confidence(foci_conf: list[float], fraction: float, grade: int) -> f
     logit = math.log(p / (1 - p))
     cal = 1.0 / (1.0 + math.exp(-(CONFIDENCE_SCALE * logit + CONFIDENCE_SHIFT)))
     return float(min(max(cal, 0.0), 1.0))
+
+
+@dataclass(frozen=True, eq=False)
+class ScanGrades:
+    """Both scores of one scan, segment by segment, on the working grid.
+
+    Attributes
+    ----------
+    siopen, curie : tuple of SegmentEvidence
+        Per segment, in scheme order.
+    siopen_map, curie_map : ndarray of shape (rows, cols), uint8
+        Segment maps on the working grid (0 outside bone, i + 1 for segment i).
+    focal_segments : tuple of int
+        SIOPEN segment index of each focus of ``lesions.focal`` (-1: none).
+    """
+
+    siopen: tuple[SegmentEvidence, ...]
+    curie: tuple[SegmentEvidence, ...]
+    siopen_map: np.ndarray
+    curie_map: np.ndarray
+    focal_segments: tuple[int, ...]
+
+
+def grade_scan(skeleton: WorkingSkeleton, lesions: SkeletalLesions, soft_tissue_sites: int,
+               siopen: SegmentScheme, curie: SegmentScheme) -> ScanGrades:
+    """Assign every lesion to its segments and grade both schemes.
+
+    Parameters
+    ----------
+    skeleton : WorkingSkeleton
+        Fitted bones and long-bone positions on the working grid.
+    lesions : SkeletalLesions
+        On the same grid; each focus counts in the segment of its nearest bone pixel.
+    soft_tissue_sites : int
+        Soft-tissue tumour sites (Curie soft-tissue segment).
+    siopen, curie : SegmentScheme
+    """
+    siopen_map = skeleton.segment_map(siopen)
+    curie_map = skeleton.segment_map(curie)
+    points = [(x.bone_row, x.bone_col) for x in lesions.focal]
+    s_idx = segment_of_foci(siopen_map, points)
+    c_idx = segment_of_foci(curie_map, points)
+    units = bone_units(skeleton.labels, skeleton.position, skeleton.grid.pixel_mm)
+    siopen_ev = grade_siopen(siopen, siopen_map, lesions.diffuse, s_idx,
+                             [x.confidence for x in lesions.focal], units)
+    curie_ev = grade_curie(curie, curie_map, lesions.diffuse, c_idx,
+                           soft_tissue_sites=soft_tissue_sites, units=units)
+    return ScanGrades(tuple(siopen_ev), tuple(curie_ev), siopen_map, curie_map, tuple(s_idx))

@@ -9,6 +9,8 @@ The network sees the body resampled so that vertex to feet spans ``NET_BODY_ROWS
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,9 +20,11 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from mibgscore.anatomy.bones import BONES
-from mibgscore.anatomy.types import Body
-from mibgscore.lesions.skeletal import EXTREMITY_BONES
+from mibgscore.anatomy.types import Body, WorkingSkeleton
+from mibgscore.lesions.detector import DetectorEntry, lone_injection_site, register
 from mibgscore.lesions.types import FocalLesion, SkeletalLesions
+from mibgscore.result import ModelInfo
+from mibgscore.uptake.types import NormalUptake, WorkingViews
 
 NET_BODY_ROWS = 384
 """Rows from vertex to feet in the network's grid."""
@@ -38,6 +42,7 @@ CHANNELS = ("diffuse", "focal", "bone")
 """Output channels of the network, in order (sigmoid probabilities)."""
 
 MODEL_FILE = "lesion_net.onnx"
+CARD_FILE = "lesion_net.json"
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,10 @@ def net_input(body: Body, grid: NetGrid) -> np.ndarray:
     return out
 
 
+def _weights() -> bytes:
+    return resources.files("mibgscore.lesions").joinpath("models", MODEL_FILE).read_bytes()
+
+
 @lru_cache(maxsize=1)
 def _session():
     import onnxruntime as ort
@@ -150,17 +159,31 @@ def _session():
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    data = resources.files("mibgscore.lesions").joinpath("models", MODEL_FILE).read_bytes()
-    return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(_weights(), sess_options=opts,
+                                providers=["CPUExecutionProvider"])
+
+
+def unavailable_reason() -> str | None:
+    """None when the shipped weights are installed and onnxruntime loads them, else why not."""
+    try:
+        _session()
+    except Exception as exc:  # noqa: BLE001 - any failure means this detector cannot run
+        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    return None
 
 
 def model_available() -> bool:
     """True when the shipped network weights are installed and onnxruntime imports."""
-    try:
-        _session()
-    except Exception:  # noqa: BLE001 - any failure means: use the hand-made stage
-        return False
-    return True
+    return unavailable_reason() is None
+
+
+@lru_cache(maxsize=1)
+def model_info() -> ModelInfo:
+    """Name, version (from the training card) and SHA-256 of the shipped weights file."""
+    card = json.loads(resources.files("mibgscore.lesions").joinpath(
+        "models", CARD_FILE).read_text("utf-8"))
+    return ModelInfo("learned", str(card.get("version", "")),
+                     hashlib.sha256(_weights()).hexdigest())
 
 
 def predict(body: Body) -> tuple[NetGrid, np.ndarray]:
@@ -207,20 +230,43 @@ class LearnedParams:
     lone_extremity_is_injection: bool = True
 
 
-def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
-                         params: LearnedParams = LearnedParams(),
-                         prediction: tuple[NetGrid, np.ndarray] | None = None,
-                         normal_uptake: np.ndarray | None = None) -> SkeletalLesions:
-    """Foci and diffuse involvement from the network, on the working grid of ``labels_w``.
+class LearnedDetector:
+    """The shipped network's lesion map, snapped onto the fitted skeleton.
 
     Parameters
     ----------
-    body : Body
-        Canonical views and silhouette (full resolution).
-    labels_w : ndarray of shape (rows, cols)
-        Fitted bone labels on the working grid (canonical pixels binned ``f`` x ``f``).
-    f : int
-        Binning of the working grid.
+    params : LearnedParams, optional
+    """
+
+    def __init__(self, params: LearnedParams | None = None) -> None:
+        self.params = params if params is not None else LearnedParams()
+        self.model = model_info()
+
+    def find(self, views: WorkingViews, skeleton: WorkingSkeleton,
+             uptake: NormalUptake) -> SkeletalLesions:
+        """Foci and diffuse involvement (see :func:`find_lesions_learned`)."""
+        return find_lesions_learned(views, skeleton, params=self.params,
+                                    normal_uptake=uptake.mask)
+
+
+register(DetectorEntry(
+    name="learned", summary="the shipped U-Net lesion map (onnxruntime)",
+    make=LearnedDetector, available=unavailable_reason, preference=10))
+
+
+def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
+                         params: LearnedParams = LearnedParams(),
+                         prediction: tuple[NetGrid, np.ndarray] | None = None,
+                         normal_uptake: np.ndarray | None = None) -> SkeletalLesions:
+    """Foci and diffuse involvement from the network, on the working grid.
+
+    Parameters
+    ----------
+    views : WorkingViews
+        Registered views: the full-resolution canonical ones (``views.body``) feed the
+        network, the binned ones measure contrast.
+    skeleton : WorkingSkeleton
+        Fitted bone labels and positions on the working grid.
     params : LearnedParams
     prediction : (NetGrid, ndarray), optional
         A prediction already made by :func:`predict`.
@@ -228,12 +274,12 @@ def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
         Pixels of labelled normal-uptake findings (stage 3, working grid): a focus peaking
         there is taken as that organ, not bone (``LearnedParams.veto_normal_uptake``).
     """
+    body, grid_w, labels_w = views.body, views.grid, skeleton.labels
     grid, prob = prediction if prediction is not None else predict(body)
-    px_mm = float(np.mean(body.spacing_mm)) * f
+    px_mm = grid_w.pixel_mm
     rows_w, cols_w = labels_w.shape
     # working pixel centres in canonical coordinates, then in net coordinates
-    ri, ci = grid.to_net(np.arange(rows_w) * f + (f - 1) / 2.0,
-                         np.arange(cols_w) * f + (f - 1) / 2.0)
+    ri, ci = grid.to_net(*grid_w.to_canonical(np.arange(rows_w), np.arange(cols_w)))
     bone = labels_w > 0
 
     # diffuse: fitted bone pixels near network-marked involvement
@@ -251,13 +297,13 @@ def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
     pr, pc = np.nonzero(peaks)
     order = np.argsort(-heat[pr, pc])
     snap_w = max(1, int(round(params.snap_mm / px_mm)))
-    mean_view = _mean_view(body, f)
+    mean_view = _mean_view(views)
     focal: list[FocalLesion] = []
     for k in order:
         i, j = int(pr[k]), int(pc[k])
         r_c = grid.row0 + (i + 0.5) / grid.zoom - 0.5
         c_c = grid.col0 + (j + 0.5) / grid.zoom - 0.5
-        r, c = int(round((r_c - (f - 1) / 2.0) / f)), int(round((c_c - (f - 1) / 2.0) / f))
+        r, c = (int(v) for v in grid_w.to_working(r_c, c_c))
         if not (0 <= r < rows_w and 0 <= c < cols_w):
             continue
         if (params.veto_normal_uptake and normal_uptake is not None
@@ -273,8 +319,7 @@ def find_lesions_learned(body: Body, labels_w: np.ndarray, f: int, *,
             row=r, col=c, bone_row=br, bone_col=bc, bone=_bone_name(int(labels_w[br, bc])),
             radius_mm=float(np.clip(radius, 3.0, 15.0)), contrast=contrast, z=z,
             confidence=float(np.clip(heat[i, j], 0.0, 1.0))))
-    if (params.lone_extremity_is_injection and len(focal) == 1 and not diffuse_w.any()
-            and focal[0].bone in EXTREMITY_BONES):
+    if params.lone_extremity_is_injection and lone_injection_site(focal, diffuse_w, skeleton):
         focal = []
     significance = _bilinear(heat, ri, ci).astype(np.float32)
     return SkeletalLesions(focal=tuple(focal), diffuse=diffuse_w,
@@ -306,13 +351,10 @@ def _half_max_radius(heat: np.ndarray, i: int, j: int) -> float:
     return math.sqrt(float((win >= heat[i, j] / 2).sum()) / math.pi)
 
 
-def _mean_view(body: Body, f: int) -> np.ndarray:
-    views = [v for v in (body.anterior, body.posterior) if v is not None]
-    a = views[0] if len(views) == 1 else (views[0] + views[1]) / 2.0
-    if f == 1:
-        return a
-    r, c = a.shape[0] // f * f, a.shape[1] // f * f
-    return a[:r, :c].reshape(r // f, f, c // f, f).sum(axis=(1, 3))
+def _mean_view(views: WorkingViews) -> np.ndarray:
+    """Arithmetic mean of the binned views present (counts per working pixel)."""
+    v = [x for x in (views.anterior, views.posterior) if x is not None]
+    return v[0] if len(v) == 1 else (v[0] + v[1]) / 2.0
 
 
 def _contrast(view: np.ndarray, r: int, c: int, px_mm: float) -> tuple[float, float]:

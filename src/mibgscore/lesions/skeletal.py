@@ -9,17 +9,24 @@ the count level nor the noise decides alone.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
 
+from mibgscore import __version__
 from mibgscore.anatomy.bones import BONES
+from mibgscore.anatomy.types import WorkingSkeleton
+from mibgscore.lesions.detector import DetectorEntry, lone_injection_site, register
 from mibgscore.lesions.types import FocalLesion, SkeletalLesions
+from mibgscore.result import ModelInfo
 from mibgscore.uptake.images import grow, kernel_power, smooth
-from mibgscore.uptake.types import NormalUptake
+from mibgscore.uptake.normal import BackgroundParams, expected_counts
+from mibgscore.uptake.types import NormalUptake, WorkingViews
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +74,11 @@ class LesionParams:
     texture_margin_mm : float
         Margin (beyond the 6 mm rim of findings) left out of the texture measurement.
     lone_extremity_is_injection : bool
-        Take a lone focus on a forearm, hand, lower leg or foot of an otherwise normal
-        skeleton for the injection site.
+        Take a lone focus where tracer is injected (forearm, hand, lower leg, foot, elbow) on
+        an otherwise normal skeleton for the injection site
+        (:func:`mibgscore.lesions.detector.lone_injection_site`).
+    background : BackgroundParams
+        The model of a normal scan's counts against which every contrast is measured.
     """
 
     focal_mm: float = 3.5
@@ -91,6 +101,7 @@ class LesionParams:
     texture_window_mm: float = 8.0
     texture_margin_mm: float = 10.0
     lone_extremity_is_injection: bool = True
+    background: BackgroundParams = field(default_factory=BackgroundParams)
 
 
 HEAD_BONES = frozenset({"cranium", "facial_bones", "mandible"})
@@ -104,22 +115,45 @@ TRUNK_GROUPS: tuple[frozenset[str], ...] = (
 left out: the edges and mottling of the heart, liver and lungs over it look like texture too
 (normal scans of the independent phantom were called diffuse)."""
 
-EXTREMITY_BONES = frozenset({"forearm_right", "forearm_left", "hand_right", "hand_left",
-                             "tibia_fibula_right", "tibia_fibula_left", "foot_right",
-                             "foot_left"})
-"""Where injection sites are (wrist, hand, elbow, ankle)."""
+class ClassicDetector:
+    """The hand-made detector: contrast over a model of the normal scan's counts, and noise.
+
+    Parameters
+    ----------
+    params : LesionParams, optional
+    """
+
+    def __init__(self, params: LesionParams | None = None) -> None:
+        self.params = params if params is not None else LesionParams()
+        text = json.dumps(asdict(self.params), sort_keys=True)
+        self.model = ModelInfo("classic", __version__,
+                               hashlib.sha256(text.encode()).hexdigest())
+
+    def find(self, views: WorkingViews, skeleton: WorkingSkeleton,
+             uptake: NormalUptake) -> SkeletalLesions:
+        """Foci and diffuse involvement (see :func:`find_lesions`)."""
+        del views  # the combined views travel with the uptake stage's output
+        with_background = expected_counts(uptake, skeleton.labels,
+                                          params=self.params.background)
+        return find_lesions(with_background, skeleton, params=self.params)
 
 
-def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
+register(DetectorEntry(
+    name="classic", summary="the hand-made detector (contrast over a model of normal counts)",
+    make=ClassicDetector, available=lambda: None, preference=20))
+
+
+def find_lesions(uptake: NormalUptake, skeleton: WorkingSkeleton, *,
                  params: LesionParams = LesionParams()) -> SkeletalLesions:
     """Find focal and diffuse skeletal uptake.
 
     Parameters
     ----------
     uptake : NormalUptake
-        Normal-uptake stage output: combined views, noise model, expected counts, organ mask.
-    bone_labels : ndarray of shape (rows, cols), int
-        Fitted bone map (``BONE_LABEL``), canonical frame.
+        Normal-uptake findings with the expected normal counts
+        (:func:`mibgscore.uptake.normal.expected_counts`).
+    skeleton : WorkingSkeleton
+        Fitted bone map (``BONE_LABEL``) and long-bone positions on the same grid.
     params : LesionParams
         Options.
 
@@ -128,6 +162,7 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
     SkeletalLesions
         Foci (hottest first) and the diffuse-involvement map.
     """
+    bone_labels = skeleton.labels
     im = uptake.images
     g = im.combined
     px = float(np.mean(im.spacing_mm))
@@ -207,10 +242,7 @@ def find_lesions(uptake: NormalUptake, bone_labels: np.ndarray, *,
         focal.append(FocalLesion(row=r, col=c, bone_row=br, bone_col=bc, bone=BONES[label - 1],
                                  radius_mm=radius, contrast=float(contrast[r, c]),
                                  z=float(z[r, c]), confidence=conf))
-    if (params.lone_extremity_is_injection and len(focal) == 1 and not diffuse.any()
-            and focal[0].bone in EXTREMITY_BONES):
-        # a lone hot spot at a wrist, hand, forearm or ankle of an otherwise normal skeleton is
-        # far likelier the injection site than a single distal metastasis
+    if params.lone_extremity_is_injection and lone_injection_site(focal, diffuse, skeleton):
         logger.debug("lesions: lone focus on %s taken for the injection site", focal[0].bone)
         focal = []
     textured = _textured(gin, inside, g1, im.variance, bone_labels, near_finding, focal, px,

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mibgscore import __version__
+from mibgscore.anatomy.grades import Grades
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
-from mibgscore.grading.rules import curie_category, response, siopen_category
+from mibgscore.grading.rules import response
 from mibgscore.io.types import Patient, Scan, Study
 from mibgscore.result import ScoreResult
 
@@ -65,7 +66,8 @@ class PriorComparison:
     study_date : date or None
         Date of the prior study.
     siopen, curie : dict of str to int, or None
-        Prior per-segment grades (SIOPEN 12 keys, Curie 10 keys), when known.
+        Prior per-segment grades (checked against the SIOPEN and Curie schemes, stored in
+        report order), when known.
     siopen_total, curie_total : int or None
         Prior totals; computed from the grades when not given.
     study_uid : str or None
@@ -80,14 +82,14 @@ class PriorComparison:
     study_uid: str | None = None
 
     def __post_init__(self) -> None:
-        if self.siopen is not None:
-            _check_grades(self.siopen, SIOPEN_KEYS, 6, "prior SIOPEN")
-            if self.siopen_total is None:
-                object.__setattr__(self, "siopen_total", sum(self.siopen.values()))
-        if self.curie is not None:
-            _check_grades(self.curie, CURIE_KEYS, 3, "prior Curie")
-            if self.curie_total is None:
-                object.__setattr__(self, "curie_total", sum(self.curie.values()))
+        for name in ("siopen", "curie"):
+            given = getattr(self, name)
+            if given is None:
+                continue
+            grades = _grades(name, given, "prior ")
+            object.__setattr__(self, name, grades.to_dict())
+            if getattr(self, f"{name}_total") is None:
+                object.__setattr__(self, f"{name}_total", grades.total)
         if self.siopen_total is None:
             raise ValueError("a prior reading needs SIOPEN grades or a SIOPEN total")
 
@@ -103,9 +105,10 @@ class ReadingReport:
     study : Study
         Study UID, date, description, accession, series and SOP Instance UIDs of the source NM.
     siopen : dict of str to int
-        Final SIOPEN grades, 0-6, keyed by ``SIOPEN_KEYS`` (patient's right).
+        Final SIOPEN grades, 0 to the scheme's ``max_grade``, keyed by ``SIOPEN_KEYS``
+        (patient's right); checked and stored in report order.
     curie : dict of str to int
-        Final Curie grades, 0-3, keyed by ``CURIE_KEYS``.
+        Final Curie grades, 0 to the scheme's ``max_grade``, keyed by ``CURIE_KEYS``.
     automatic : ScoreResult, dict or None
         The automatic result (a ``ScoreResult`` or its ``to_dict()``); None if scored by hand.
     edited : tuple of str or None
@@ -153,8 +156,8 @@ class ReadingReport:
         default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "siopen", _check_grades(self.siopen, SIOPEN_KEYS, 6, "SIOPEN"))
-        object.__setattr__(self, "curie", _check_grades(self.curie, CURIE_KEYS, 3, "Curie"))
+        object.__setattr__(self, "siopen", _grades("siopen", self.siopen).to_dict())
+        object.__setattr__(self, "curie", _grades("curie", self.curie).to_dict())
         if self.language not in LANGUAGES:
             raise ValueError(f"language {self.language!r}, expected one of {LANGUAGES}")
         if self.signed_at is not None and not self.reader:
@@ -176,24 +179,34 @@ class ReadingReport:
         return self.automatic  # type: ignore[return-value]  # dicts converted in __post_init__
 
     @property
+    def siopen_grades(self) -> Grades:
+        """Final SIOPEN grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
+        return Grades("siopen", self.siopen)
+
+    @property
+    def curie_grades(self) -> Grades:
+        """Final Curie grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
+        return Grades("curie", self.curie)
+
+    @property
     def siopen_total(self) -> int:
-        """Final SIOPEN total, 0-72."""
-        return sum(self.siopen.values())
+        """Final SIOPEN total, 0 to the scheme's maximum (72)."""
+        return self.siopen_grades.total
 
     @property
     def curie_total(self) -> int:
-        """Final Curie total, 0-30."""
-        return sum(self.curie.values())
+        """Final Curie total, 0 to the scheme's maximum (30)."""
+        return self.curie_grades.total
 
     @property
     def siopen_category(self) -> str:
-        """``"<=3"`` or ``">3"`` (Ladenstein 2018)."""
-        return siopen_category(self.siopen_total)
+        """``"<=3"`` or ``">3"`` (Ladenstein 2018; the cut-off of siopen.toml)."""
+        return self.siopen_grades.category  # type: ignore[return-value]  # bundled: has one
 
     @property
     def curie_category(self) -> str:
-        """``"<=2"`` or ``">2"`` (Yanik 2013)."""
-        return curie_category(self.curie_total)
+        """``"<=2"`` or ``">2"`` (Yanik 2013; the cut-off of curie.toml)."""
+        return self.curie_grades.category  # type: ignore[return-value]
 
     @property
     def siopen_edited(self) -> dict[str, bool]:
@@ -285,14 +298,9 @@ def _uid_for(scan: Scan, view: str) -> str:
     return uids[i] if i < len(uids) else uids[0]
 
 
-def _check_grades(grades: dict[str, int], keys: tuple[str, ...], top: int, what: str
-                  ) -> dict[str, int]:
-    if set(grades) != set(keys):
-        missing = sorted(set(keys) - set(grades))
-        extra = sorted(set(grades) - set(keys))
-        raise ValueError(f"{what} grades: missing {missing}, unknown {extra}")
-    out = {k: int(grades[k]) for k in keys}
-    for k, g in out.items():
-        if not 0 <= g <= top:
-            raise ValueError(f"{what} grade {g} for {k} (0-{top})")
-    return out
+def _grades(scheme: str, grades: dict[str, int], what: str = "") -> Grades:
+    """``Grades`` of a bundled scheme; ``what`` prefixes the error (``"prior "``)."""
+    try:
+        return Grades(scheme, grades)
+    except ValueError as exc:
+        raise ValueError(f"{what}{exc}") from None

@@ -8,7 +8,9 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage as ndi
 
-from mibgscore.uptake.types import ViewImages
+from mibgscore.anatomy.grid import WorkGrid, geometric_mean
+from mibgscore.anatomy.types import Body
+from mibgscore.uptake.types import ViewImages, WorkingViews
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ def combine_views(anterior: np.ndarray | None, posterior: np.ndarray | None,
         raise ValueError("no view to combine")
     soft = [smooth(v, PRE_SMOOTH_PX) for v in views]
     if len(views) == 2:
-        combined = np.sqrt(soft[0] * soft[1]).astype(np.float32)
+        combined = geometric_mean(soft[0], soft[1])
         mean = 0.5 * (soft[0] + soft[1])
         variance = 0.5 * mean  # var((A + P) / 2) for Poisson counts
     else:
@@ -82,6 +84,16 @@ def combine_views(anterior: np.ndarray | None, posterior: np.ndarray | None,
                       spacing_mm=(float(spacing_mm[0]), float(spacing_mm[1])),
                       n_views=len(views), profile=chord_profile(outer, px)[0],
                       central=chord_profile(body & ~valleys(combined, px), px)[1])
+
+
+def working_views(body: Body, grid: WorkGrid | None = None) -> WorkingViews:
+    """Bin the body's registered views onto its working grid (``body.grid`` unless another is
+    given) and combine them once."""
+    grid = body.grid if grid is None else grid
+    a = None if body.anterior is None else grid.bin(body.anterior)
+    p = None if body.posterior is None else grid.bin(body.posterior)
+    images = combine_views(a, p, grid.bin_mask(body.mask), grid.working_spacing_mm)
+    return WorkingViews(body=body, grid=grid, anterior=a, posterior=p, images=images)
 
 
 LIMB_GROUPS: dict[str, int] = {

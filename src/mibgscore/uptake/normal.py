@@ -10,22 +10,21 @@ What is not explained stays for the lesion stage.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from mibgscore.anatomy.bones import BONES
+from mibgscore.anatomy.bones import BONES, near_injection_site
+from mibgscore.anatomy.types import WorkingSkeleton
 from mibgscore.uptake.images import (
-    combine_views,
     grow,
     kernel_power,
     smooth,
     soft_tissue_level,
 )
 from mibgscore.uptake.landmarks import Frame, trunk_frame
-from mibgscore.uptake.types import NormalUptake, UptakeFinding, ViewImages
+from mibgscore.uptake.types import NormalUptake, UptakeFinding, ViewImages, WorkingViews
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +43,25 @@ class UptakeParams:
         Smaller share that is enough inside the zone where anatomy puts an organ.
     hot_z : float
         ... and by this many noise standard deviations.
+    tumour_min_size, tumour_min_peak : float
+        A soft-tissue tumour is at least this share of the trunk width across (as the side of
+        a square of its area) and this many times the body's median counts at its peak.
+    """
+
+    smooth_mm: float = 4.0
+    hot_ratio: float = 0.6
+    organ_ratio: float = 0.3
+    hot_z: float = 4.0
+    tumour_min_size: float = 0.25
+    tumour_min_peak: float = 2.0
+
+
+@dataclass(frozen=True)
+class BackgroundParams:
+    """Options of the model of a normal scan's counts (:func:`expected_counts`).
+
+    Attributes
+    ----------
     organ_surface_mm : float
         Gaussian sigma (mm) of the organ surface used as the expected counts inside organs.
     bone_margin_mm : float
@@ -51,66 +69,41 @@ class UptakeParams:
     spill_mm, spill_share : float
         Gaussian sigma (mm) and weight of the counts that hot findings spill around them,
         added to the expected counts outside the findings.
-    tumour_min_size, tumour_min_peak : float
-        A soft-tissue tumour is at least this share of the trunk width across (as the side of
-        a square of its area) and this many times the body's median counts at its peak.
     level_window_mm : tuple of float
         Window (rows, cols) in mm over which the soft-tissue level is taken (wide, so that
         diffuse disease of large bones stands out).
     """
 
-    smooth_mm: float = 4.0
-    hot_ratio: float = 0.6
-    organ_ratio: float = 0.3
-    hot_z: float = 4.0
     organ_surface_mm: float = 7.0
     bone_margin_mm: float = 3.0
     spill_mm: float = 12.0
     spill_share: float = 1.0
     level_window_mm: tuple[float, float] = (80.0, 140.0)
-    tumour_min_size: float = 0.25
-    tumour_min_peak: float = 2.0
 
 
-def find_normal_uptake(body: Any, skeleton: Any, *,
+def find_normal_uptake(views: WorkingViews, skeleton: WorkingSkeleton, *,
                        params: UptakeParams = UptakeParams()) -> NormalUptake:
     """Find normal uptake and soft-tissue tumour on a scan.
 
     Parameters
     ----------
-    body : Body
-        From ``mibgscore.anatomy.body.find_body``: ``anterior``, ``posterior`` (float32 counts,
-        canonical frame, posterior registered; either may be None), ``mask``, ``spacing_mm``.
-    skeleton : Skeleton
-        From ``mibgscore.anatomy.skeleton.fit_skeleton``: ``bone_labels`` (int, canonical frame).
+    views : WorkingViews
+        Registered views on the working grid and their combination
+        (:func:`mibgscore.uptake.images.working_views`).
+    skeleton : WorkingSkeleton
+        The fitted skeleton on the same grid.
     params : UptakeParams
         Options.
 
     Returns
     -------
     NormalUptake
-        Labelled findings, their union mask, and the expected normal counts per pixel.
+        Labelled findings and their union mask; ``expected`` is the rough soft-tissue level
+        against which organs were found (a lesion detector may refine it with
+        :func:`expected_counts`).
     """
-    images = combine_views(body.anterior, body.posterior, _mask(body), body.spacing_mm)
-    return normal_uptake_from_images(images, skeleton.bone_labels, anterior=body.anterior,
-                                     posterior=body.posterior, params=params)
-
-
-def _mask(body: Any) -> np.ndarray | None:
-    m = getattr(body, "mask", None)
-    return None if m is None else np.asarray(m, bool)
-
-
-def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
-                              anterior: np.ndarray | None = None,
-                              posterior: np.ndarray | None = None,
-                              params: UptakeParams = UptakeParams(),
-                              expected_counts: bool = True) -> NormalUptake:
-    """Normal-uptake stage on already combined views (see :func:`find_normal_uptake`).
-
-    With ``expected_counts`` False, the expected normal counts are only the rough
-    soft-tissue level used to find the organs (enough for the learned lesion map).
-    """
+    images = views.images
+    bone_labels = skeleton.labels
     g = images.combined
     px = float(np.mean(images.spacing_mm))
     frame = trunk_frame(bone_labels, images.body)
@@ -127,8 +120,8 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     # where anatomy puts an organ, a weaker excess is enough to call it that organ
     warm = images.body & (gh > soft0 * (1 + params.organ_ratio)) & signif
     bone = grow(bone_labels > 0, max(1, int(round(3.0 / px))))
-    ctx = _Context(images, frame, gh, hot, bone, px, anterior, posterior, warm,
-                   _nearest_bone(bone_labels))
+    ctx = _Context(images, frame, gh, hot, bone, px, views.anterior, views.posterior, warm,
+                   _nearest_bone(skeleton))
 
     findings: list[UptakeFinding] = []
     for label, zone, min_area, keep in _organ_zones(ctx):
@@ -141,13 +134,33 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     mask = np.zeros_like(hot)
     for f in findings:
         mask |= f.mask
-    if not expected_counts:
-        return NormalUptake(findings=tuple(findings), mask=mask,
-                            expected=soft0.astype(np.float32), images=images, level=None)
+    logger.debug("normal uptake: %s", ", ".join(f.label for f in findings) or "none")
+    return NormalUptake(findings=tuple(findings), mask=mask,
+                        expected=soft0.astype(np.float32), images=images, level=None)
+
+
+def expected_counts(uptake: NormalUptake, bone_labels: np.ndarray, *,
+                    params: BackgroundParams = BackgroundParams()) -> NormalUptake:
+    """``uptake`` with the counts a normal scan would show at each pixel (``expected``) and
+    the soft-tissue level at full body thickness (``level``).
+
+    Bone is invisible on a normal scan: the level of soft tissue is read off the non-bone,
+    non-finding middle of each body part over a wide window and drawn back through the
+    thickness profile; inside findings the organ's own smoothed surface is expected.
+
+    Parameters
+    ----------
+    uptake : NormalUptake
+        From :func:`find_normal_uptake`.
+    bone_labels : ndarray of shape (rows, cols), int
+        Fitted bone labels on the same (working) grid.
+    params : BackgroundParams
+    """
+    images, mask = uptake.images, uptake.mask
+    g = images.combined
+    px = float(np.mean(images.spacing_mm))
+    frame = trunk_frame(bone_labels, images.body)
     n_grow = max(1, int(round(4.0 / px)))
-    # bone is invisible on a normal scan: the level of soft tissue is read off the non-bone,
-    # non-finding middle of each body part over a wide window, and drawn back through the
-    # thickness profile
     keep_out = grow(bone_labels > 0, max(1, int(round(
         params.bone_margin_mm / px)))) | grow(mask, n_grow)
     soft, level = soft_tissue_level(images, keep_out, window_mm=params.level_window_mm,
@@ -165,9 +178,7 @@ def normal_uptake_from_images(images: ViewImages, bone_labels: np.ndarray, *,
     soft = (soft + params.spill_share * np.where(mask, 0.0, spill)).astype(np.float32)
     surface = smooth(g, params.organ_surface_mm / px)
     expected = np.where(mask, np.maximum(soft, surface), soft).astype(np.float32)
-    logger.debug("normal uptake: %s", ", ".join(f.label for f in findings) or "none")
-    return NormalUptake(findings=tuple(findings), mask=mask, expected=expected, images=images,
-                        level=level)
+    return replace(uptake, expected=expected, level=level)
 
 
 @dataclass
@@ -181,7 +192,7 @@ class _Context:
     anterior: np.ndarray | None
     posterior: np.ndarray | None
     warm: np.ndarray | None = None
-    nearest_bone: np.ndarray | None = None
+    nearest_bone: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -211,19 +222,14 @@ class _Context:
                              anterior_fraction=frac)
 
 
-LIMB_END_BONES = frozenset({"forearm_right", "forearm_left", "hand_right", "hand_left",
-                            "tibia_fibula_right", "tibia_fibula_left", "foot_right", "foot_left",
-                            "humerus_right", "humerus_left"})
-"""Where injection sites are (arm, hand, foot): a very hot small spot there is one."""
-
-
-def _nearest_bone(bone_labels: np.ndarray) -> np.ndarray | None:
-    """Label of the nearest fitted bone at each pixel (None without a skeleton)."""
-    if not (bone_labels > 0).any():
+def _nearest_bone(skeleton: WorkingSkeleton) -> tuple[np.ndarray, np.ndarray] | None:
+    """Label and long-bone position of the nearest fitted bone at each pixel (None without a
+    skeleton)."""
+    if not (skeleton.labels > 0).any():
         return None
-    idx = ndi.distance_transform_edt(bone_labels == 0, return_distances=False,
+    idx = ndi.distance_transform_edt(skeleton.labels == 0, return_distances=False,
                                      return_indices=True)
-    return bone_labels[tuple(idx)]
+    return skeleton.labels[tuple(idx)], skeleton.position[tuple(idx)]
 
 
 def _organ_zones(ctx: _Context) -> list[tuple[str, np.ndarray, float, int]]:
@@ -326,8 +332,9 @@ def _other_findings(ctx: _Context, hot: np.ndarray, params: UptakeParams
         height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
         if ctx.nearest_bone is not None:
             pr, pc = np.unravel_index(int(np.argmax(np.where(full, ctx.gh, -np.inf))), full.shape)
-            near = int(ctx.nearest_bone[pr, pc])
-            extremity = near > 0 and BONES[near - 1] in LIMB_END_BONES
+            near = int(ctx.nearest_bone[0][pr, pc])
+            extremity = near > 0 and near_injection_site(BONES[near - 1],
+                                                         float(ctx.nearest_bone[1][pr, pc]))
         else:
             extremity = not in_trunk_rows or lateral > 1.1 * w
         small = area < (0.25 * wmm) ** 2

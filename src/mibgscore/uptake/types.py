@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mibgscore.anatomy.grid import WorkGrid
+from mibgscore.anatomy.types import Body
+
 FINDING_LABELS: tuple[str, ...] = (
     "salivary_glands",
     "nasopharynx",
@@ -146,3 +149,26 @@ class NormalUptake:
     def soft_tissue(self) -> tuple[UptakeFinding, ...]:
         """Findings that count in the Curie soft-tissue segment."""
         return tuple(f for f in self.findings if f.label in SOFT_TISSUE_LABELS)
+
+
+@dataclass(frozen=True, eq=False)
+class WorkingViews:
+    """The registered views on the working grid, combined once for every later stage.
+
+    Attributes
+    ----------
+    body : Body
+        The canonical full-resolution views and outline they were binned from.
+    grid : WorkGrid
+        The working grid (``body.grid`` when scoring).
+    anterior, posterior : ndarray of shape grid.working_shape, float32, or None
+        Counts summed over each working pixel.
+    images : ViewImages
+        Their combination (geometric mean) and noise model, on the working grid.
+    """
+
+    body: Body
+    grid: WorkGrid
+    anterior: np.ndarray | None
+    posterior: np.ndarray | None
+    images: ViewImages

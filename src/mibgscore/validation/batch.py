@@ -3,8 +3,11 @@
 ``results.csv`` (one row per study), ``lesions.csv`` (one row per lesion) and
 ``failures.csv`` (file, reason) are written row by row, each row flushed and fsynced as soon
 as its study is done, so that a crash, Ctrl-C or ``kill -9`` loses nothing. A ledger beside
-``results.csv`` (``<name>.done``) records the key of every study scored (SHA-256 of its SOP
-Instance UIDs and of its files' bytes); a re-run skips those studies and scores the rest.
+``results.csv`` (``<name>.done``) records every study scored: its key
+(:func:`mibgscore.io.keys.study_key`, the key the web application uses too) and the SHA-256
+of its files' bytes; a re-run skips those studies and scores the rest, and scores again a
+study whose file changed. Each row of ``results.csv`` names the segment tables and the lesion
+model that scored it.
 """
 
 from __future__ import annotations
@@ -16,29 +19,45 @@ import logging
 import os
 import time
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme
 from mibgscore.errors import InputError, MibgscoreError
+from mibgscore.io.keys import study_key
+from mibgscore.report.naming import overlay_name
+from mibgscore.validation._helpers import bundled_scheme_names, resolve_schemes
 
 if TYPE_CHECKING:
     from mibgscore.pipeline import ScoreParams
 
 logger = logging.getLogger(__name__)
 
-RESULT_COLUMNS: tuple[str, ...] = (
+PROVENANCE_COLUMNS: tuple[str, ...] = ("siopen_scheme", "curie_scheme", "model_name",
+                                       "model_version", "model_sha256")
+"""Last columns of results.csv: the segment tables (their names) and the lesion model
+(``ScoreResult.model``) that scored the study."""
+
+_LEGACY_RESULT_COLUMNS: tuple[str, ...] = (
     "patient_id", "study_date", "study_uid", "file", *SIOPEN_KEYS, "siopen_total",
     *(f"curie_{k}" for k in CURIE_KEYS), "curie_total", "warnings",
 )
-"""Columns of results.csv, in order (the wide form of the reference readings)."""
+RESULT_COLUMNS: tuple[str, ...] = (*_LEGACY_RESULT_COLUMNS, *PROVENANCE_COLUMNS)
+"""Columns of results.csv, in order: the wide form of the reference readings, then what
+scored the study. Files written before the last five columns existed are upgraded in place
+when a batch resumes them."""
 
 LESION_COLUMNS: tuple[str, ...] = ("study_uid", "file", "segment", "kind", "row", "col",
                                    "fraction", "confidence")
 FAILURE_COLUMNS: tuple[str, ...] = ("file", "reason")
-_LEDGER_COLUMNS = ("key", "study_uid", "file")
+_LEDGER_COLUMNS = ("key", "study_uid", "file", "files_sha256")
+_LEGACY_LEDGER_COLUMNS = ("key", "study_uid", "file")
+_LEGACY = {RESULT_COLUMNS: _LEGACY_RESULT_COLUMNS, _LEDGER_COLUMNS: _LEGACY_LEDGER_COLUMNS}
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: inputs handled so far and the estimated number of inputs."""
 
 
 @dataclass
@@ -75,33 +94,15 @@ class BatchSummary:
                 "overlay_dir": self.overlay_dir}
 
 
-def overlay_name(file: str, study_uid: str | None) -> str:
-    """File name of a study's overlay PNG: the file's stem and a short hash of the study.
+def files_sha256(scan: Any) -> str:
+    """SHA-256 (hex) of the bytes of the files a scan was read from, in name order.
 
-    Examples
-    --------
-    >>> overlay_name("/data/case_001.dcm", "1.2.3")
-    'case_001-c47f5b18.png'
+    Empty when the views did not come from plain files (zip members): the study key, which
+    holds the pixels, then tells a changed study apart.
     """
-    tag = hashlib.sha256((study_uid or file).encode()).hexdigest()[:8]
-    stem = Path(file).name
-    for suffix in (".dcm", ".DCM", ".zip", ".ZIP"):
-        stem = stem.removesuffix(suffix)
-    return f"{stem or 'study'}-{tag}.png"
-
-
-def study_key(scan: Any) -> str:
-    """Key of a study for re-runs: SHA-256 of its SOP Instance UIDs and its files' bytes.
-
-    When the views did not come from plain files (zip members), the pixel data stand in for
-    the files' bytes.
-    """
-    h = hashlib.sha256()
-    for uid in sorted(scan.study.sop_instance_uids):
-        h.update(uid.encode())
-        h.update(b"\0")
     files = sorted({src.file for src in scan.sources.values()} if scan.sources else
                    ({scan.path} if scan.path else set()))
+    h = hashlib.sha256()
     hashed = False
     for name in files:
         p = Path(name)
@@ -110,20 +111,20 @@ def study_key(scan: Any) -> str:
                 for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
                     h.update(block)
             hashed = True
-    if not hashed:
-        for view in scan.views.values():
-            h.update(view.tobytes())
-    return h.hexdigest()
+    return h.hexdigest() if hashed else ""
 
 
-def _score_one(scan: Any, overlay_dir: str | None,
-               params: ScoreParams | None = None) -> dict[str, Any]:
+def _score_one(scan: Any, overlay_dir: str | None, params: ScoreParams | None = None,
+               siopen_scheme: SegmentScheme | None = None,
+               curie_scheme: SegmentScheme | None = None) -> dict[str, Any]:
     """Score one scan (in a worker process); never raises for a bad scan."""
     file = scan.path or ""
     try:
         from mibgscore.pipeline import ScoreParams, score
 
-        result = score(scan, params=params if params is not None else ScoreParams())
+        siopen_scheme, curie_scheme = resolve_schemes(siopen_scheme, curie_scheme)
+        result = score(scan, params=params if params is not None else ScoreParams(),
+                       siopen_scheme=siopen_scheme, curie_scheme=curie_scheme)
         overlay = None
         if overlay_dir:
             from mibgscore.report.overlay import render_overlay
@@ -149,6 +150,11 @@ def _score_one(scan: Any, overlay_dir: str | None,
     row.update({f"curie_{k}": int(result.curie[k]) for k in CURIE_KEYS})
     row["curie_total"] = result.curie_total
     row["warnings"] = "; ".join(result.warnings)
+    row["siopen_scheme"] = siopen_scheme.name
+    row["curie_scheme"] = curie_scheme.name
+    row["model_name"] = result.model.name
+    row["model_version"] = result.model.version
+    row["model_sha256"] = result.model.sha256
     lesions = [{"study_uid": row["study_uid"], "file": file, "segment": x.segment,
                 "kind": x.kind, "row": int(x.row), "col": int(x.col),
                 "fraction": "" if x.fraction is None else round(float(x.fraction), 4),
@@ -227,25 +233,39 @@ def _rewrite(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -
     os.replace(tmp, path)
 
 
+def _header(path: Path) -> tuple[str, ...] | None:
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+        return tuple(next(csv.reader(fh), []))
+
+
 def _check_header(path: Path, columns: tuple[str, ...]) -> None:
     """Refuse to append to (or clean up) a CSV file that another program wrote."""
-    if not path.is_file() or path.stat().st_size == 0:
-        return
-    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
-        header = next(csv.reader(fh), [])
-    if tuple(header) != columns:
+    header = _header(path)
+    if header is not None and header != columns:
         raise InputError(f"exists with other columns ({', '.join(header[:4])}...); choose "
                          "another --out or move it away.", path=path)
 
 
+def _upgrade(path: Path, columns: tuple[str, ...]) -> None:
+    """Rewrite a file of an earlier batch (fewer columns) with today's columns, blanks added."""
+    legacy = _LEGACY.get(columns)
+    if legacy is not None and _header(path) == legacy:
+        logger.info("adding columns %s to %s", ", ".join(columns[len(legacy):]), path.name)
+        _rewrite(path, columns, _read_rows(path))
+
+
 def _recover(results: Path, lesions: Path, ledger: Path
-             ) -> tuple[set[str], set[tuple[str, str]]]:
-    """Keys and (study_uid, file) pairs already done; drop rows a kill left unfinished."""
+             ) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(key, files_sha256) and (study_uid, file) pairs already done; drop rows a kill left
+    unfinished."""
     for path, columns in ((results, RESULT_COLUMNS), (lesions, LESION_COLUMNS),
                           (ledger, _LEDGER_COLUMNS)):
+        _upgrade(path, columns)
         _check_header(path, columns)
     done_rows = _read_rows(ledger)
-    done = {r["key"] for r in done_rows if r.get("key")}
+    done = {(r["key"], r.get("files_sha256") or "") for r in done_rows if r.get("key")}
     known = {(r.get("study_uid", ""), r.get("file", "")) for r in done_rows}
     for path, columns in ((results, RESULT_COLUMNS), (lesions, LESION_COLUMNS)):
         rows = _read_rows(path)
@@ -254,6 +274,19 @@ def _recover(results: Path, lesions: Path, ledger: Path
             logger.info("dropping %d unfinished rows from %s", len(rows) - len(keep), path.name)
             _rewrite(path, columns, keep)
     return done, known
+
+
+def _check_schemes(results: Path, siopen: SegmentScheme, curie: SegmentScheme) -> None:
+    """Refuse to add studies scored with other segment tables to a results.csv."""
+    bundled = bundled_scheme_names()
+    wanted = (siopen.name, curie.name)
+    for row in _read_rows(results):
+        used = (row.get("siopen_scheme") or bundled["siopen"],
+                row.get("curie_scheme") or bundled["curie"])
+        if used != wanted:
+            raise InputError(f"holds studies scored with the segment tables {used[0]} and "
+                             f"{used[1]}, not {wanted[0]} and {wanted[1]}; choose another "
+                             "--out or give the same --segments.", path=results)
 
 
 _NOT_SCANS = frozenset({".csv", ".png", ".jpg", ".jpeg", ".txt", ".json", ".xlsx", ".html",
@@ -280,8 +313,10 @@ def _count_inputs(paths: list[Path]) -> int:
 def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
                  out: str | os.PathLike, *, workers: int | None = None,
                  scheduler: str | Any | None = None, overlay_dir: str | os.PathLike | None = None,
-                 force: bool = False, progress: bool = True,
-                 params: ScoreParams | None = None) -> BatchSummary:
+                 force: bool = False, params: ScoreParams | None = None,
+                 siopen_scheme: SegmentScheme | str | os.PathLike | None = None,
+                 curie_scheme: SegmentScheme | str | os.PathLike | None = None,
+                 progress: Progress | None = None) -> BatchSummary:
     """Score every study found in files, folders, zips and DICOMDIRs, streaming to CSV.
 
     Parameters
@@ -297,14 +332,20 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
         Address of a Dask distributed scheduler (``tcp://host:8786``), or a Client: the
         studies are scored on that cluster instead of local processes.
     overlay_dir : path, optional
-        Write an overlay PNG of every study there (see :func:`overlay_name`).
+        Write an overlay PNG of every study there (named by
+        :func:`mibgscore.report.naming.overlay_name`).
     force : bool
         Score studies whose tracer is not MIBG (passed to the reader).
-    progress : bool
-        Show a progress bar with ETA on stderr.
     params : ScoreParams, optional
         Options of :func:`mibgscore.pipeline.score` (the lesion stage, say); its defaults
         when not given.
+    siopen_scheme, curie_scheme : SegmentScheme, str or path, optional
+        Segment tables (as :func:`mibgscore.pipeline.score` takes them); the bundled ones by
+        default. Every worker scores with them, and results.csv names them.
+    progress : callable, optional
+        ``progress(done, total)``, called in this process as each input is handled: inputs
+        handled and the estimated number of inputs (the files found; the last call has
+        ``done == total``).
 
     Returns
     -------
@@ -313,8 +354,11 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
     Raises
     ------
     InputError
-        ``out`` exists with other columns, Dask is asked for but not installed, or
-        ``params`` asks for the learned lesion stage without it installed.
+        ``out`` exists with other columns or holds studies scored with other segment tables,
+        Dask is asked for but not installed, or ``params`` asks for the learned lesion stage
+        without it installed.
+    SchemeError
+        A segment table is inconsistent or does not define the contract's keys.
     """
     from mibgscore.io.read import iter_scans
     from mibgscore.pipeline import ScoreParams, lesion_method
@@ -324,6 +368,7 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
         lesion_method(params)
     except ValueError as exc:
         raise InputError(f"lesion stage: {exc}") from None
+    siopen, curie = resolve_schemes(siopen_scheme, curie_scheme)
 
     start = time.perf_counter()
     if isinstance(paths, (str, os.PathLike)):
@@ -339,10 +384,11 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
         failures_path = results_path.with_name(f"{results_path.stem}_failures.csv")
     ledger_path = results_path.with_name(results_path.name + ".done")
     overlays = str(Path(overlay_dir)) if overlay_dir is not None else None
-    if overlays:
-        Path(overlays).mkdir(parents=True, exist_ok=True)
 
     done, known = _recover(results_path, lesions_path, ledger_path)
+    _check_schemes(results_path, siopen, curie)
+    if overlays:
+        Path(overlays).mkdir(parents=True, exist_ok=True)
     summary = BatchSummary(results=str(results_path), lesions=str(lesions_path),
                            failures=str(failures_path), overlay_dir=overlays)
     sinks = {
@@ -351,9 +397,10 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
         "failures": _Sink(failures_path, FAILURE_COLUMNS, fresh=True),
         "ledger": _Sink(ledger_path, _LEDGER_COLUMNS),
     }
-    bar = _progress_bar(_count_inputs(inputs), progress)
+    counter = _Counter(_count_inputs(inputs), progress)
+    work = (overlays, params, siopen, curie)
 
-    def record(key: str, outcome: dict[str, Any]) -> None:
+    def record(entry: tuple[str, str], outcome: dict[str, Any]) -> None:
         if outcome["ok"]:
             pair = (outcome["row"]["study_uid"], outcome["row"]["file"])
             if pair in known:  # same study and file, new bytes: replace its rows
@@ -362,46 +409,43 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
             sinks["results"].write([outcome["row"]])
             if outcome["lesions"]:
                 sinks["lesions"].write(outcome["lesions"])
-            sinks["ledger"].write([{"key": key, "study_uid": outcome["row"]["study_uid"],
-                                    "file": outcome["row"]["file"]}])
+            sinks["ledger"].write([{"key": entry[0], "study_uid": outcome["row"]["study_uid"],
+                                    "file": outcome["row"]["file"], "files_sha256": entry[1]}])
             summary.scored += 1
-            logger.info("study %s scored", key[:8])
+            logger.info("study %s scored", entry[0][:8])
         else:
             fail(outcome["file"], outcome["reason"])
-        bar.update(1)
+        counter.step()
 
     def fail(file: str, reason: str) -> None:
         sinks["failures"].write([{"file": file, "reason": reason}])
         summary.failed += 1
         summary.failure_reasons.append((file, reason))
 
-    def jobs() -> Iterator[tuple[str, Any]]:
+    def jobs() -> Iterator[tuple[tuple[str, str], Any]]:
         for item in iter_scans(inputs, force=force, allow_single_view=True):
             if isinstance(item, InputError):
                 fail(item.path or "", item.reason)
-                bar.update(1)
+                counter.step()
                 continue
-            key = study_key(item)
-            if key in done:
+            entry = (study_key(item), files_sha256(item))
+            if entry in done:
                 summary.skipped += 1
-                bar.update(1)
+                counter.step()
                 continue
-            done.add(key)
-            yield key, item
+            done.add(entry)
+            yield entry, item
 
     try:
         if scheduler is not None:
-            _run_dask(jobs(), scheduler, overlays, params, record)
+            _run_dask(jobs(), scheduler, work, record)
         elif (workers or os.cpu_count() or 1) <= 1:
-            for key, scan in jobs():
-                record(key, _score_one(scan, overlays, params))
+            for entry, scan in jobs():
+                record(entry, _score_one(scan, *work))
         else:
-            _run_pool(jobs(), workers or os.cpu_count() or 1, overlays, params, record)
+            _run_pool(jobs(), workers or os.cpu_count() or 1, work, record)
     finally:
-        if bar.n and bar.total != bar.n:
-            bar.total = bar.n  # the file count was an estimate of the study count
-            bar.refresh()
-        bar.close()
+        counter.finish()
         for sink in sinks.values():
             sink.close()
     summary.seconds = time.perf_counter() - start
@@ -410,15 +454,31 @@ def score_cohort(paths: Iterable[str | os.PathLike] | str | os.PathLike,
     return summary
 
 
-def _progress_bar(total: int, enabled: bool):
-    from tqdm.auto import tqdm
+class _Counter:
+    """Inputs handled, told to a progress callback; the total is the estimate until the end."""
 
-    return tqdm(total=total, disable=not enabled, unit="study", desc="scoring",
-                dynamic_ncols=True, smoothing=0.1)
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.done = 0
+        self.total = total
+        self.progress = progress
+        if progress is not None:
+            progress(0, total)
+
+    def step(self) -> None:
+        self.done += 1
+        self.total = max(self.total, self.done)
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    def finish(self) -> None:
+        """The file count was an estimate of the study count: end at done == total."""
+        if self.progress is not None and self.done and self.total != self.done:
+            self.total = self.done
+            self.progress(self.done, self.total)
 
 
-def _run_pool(jobs: Iterator[tuple[str, Any]], workers: int, overlays: str | None,
-              params: ScoreParams, record) -> None:
+def _run_pool(jobs: Iterator[tuple[tuple[str, str], Any]], workers: int, work: tuple,
+              record) -> None:
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -426,19 +486,19 @@ def _run_pool(jobs: Iterator[tuple[str, Any]], workers: int, overlays: str | Non
                              else "spawn")
     limit = 2 * workers
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: dict[Any, tuple[str, str]] = {}
-        for key, scan in jobs:
-            pending[pool.submit(_score_one, scan, overlays, params)] = (key, scan.path or "")
+        pending: dict[Any, tuple[tuple[str, str], str]] = {}
+        for entry, scan in jobs:
+            pending[pool.submit(_score_one, scan, *work)] = (entry, scan.path or "")
             while len(pending) >= limit:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
-                    key_, file = pending.pop(fut)
-                    record(key_, _outcome(fut, file))
+                    entry_, file = pending.pop(fut)
+                    record(entry_, _outcome(fut, file))
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                key_, file = pending.pop(fut)
-                record(key_, _outcome(fut, file))
+                entry_, file = pending.pop(fut)
+                record(entry_, _outcome(fut, file))
 
 
 def _outcome(fut, file: str) -> dict[str, Any]:
@@ -449,8 +509,8 @@ def _outcome(fut, file: str) -> dict[str, Any]:
                                                    f"{exc})"}
 
 
-def _run_dask(jobs: Iterator[tuple[str, Any]], scheduler: str | Any, overlays: str | None,
-              params: ScoreParams, record) -> None:
+def _run_dask(jobs: Iterator[tuple[tuple[str, str], Any]], scheduler: str | Any, work: tuple,
+              record) -> None:
     try:
         from dask.distributed import Client, wait
     except ImportError as exc:
@@ -460,18 +520,18 @@ def _run_dask(jobs: Iterator[tuple[str, Any]], scheduler: str | Any, overlays: s
     try:
         n_workers = max(1, sum(client.nthreads().values()))
         limit = 2 * n_workers
-        pending: dict[Any, tuple[str, str]] = {}
-        for key, scan in jobs:
-            fut = client.submit(_score_one, scan, overlays, params, pure=False)
-            pending[fut] = (key, scan.path or "")
+        pending: dict[Any, tuple[tuple[str, str], str]] = {}
+        for entry, scan in jobs:
+            fut = client.submit(_score_one, scan, *work, pure=False)
+            pending[fut] = (entry, scan.path or "")
             while len(pending) >= limit:
                 for f in wait(list(pending), return_when="FIRST_COMPLETED").done:
-                    key_, file = pending.pop(f)
-                    record(key_, _outcome(f, file))
+                    entry_, file = pending.pop(f)
+                    record(entry_, _outcome(f, file))
         while pending:
             for f in wait(list(pending), return_when="FIRST_COMPLETED").done:
-                key_, file = pending.pop(f)
-                record(key_, _outcome(f, file))
+                entry_, file = pending.pop(f)
+                record(entry_, _outcome(f, file))
     finally:
         if own:
             client.close()

@@ -4,7 +4,9 @@ Formulas follow McGraw & Wong, Psychol Methods 1996;1:30-46 (ICC models and thei
 confidence intervals), Shrout & Fleiss, Psychol Bull 1979;86:420-428, Cohen, Psychol Bull
 1968;70:213-220 (weighted kappa) and Bland & Altman, Lancet 1986;i:307-310. Weighted kappa
 comes from scikit-learn, rank correlation from SciPy; the ANOVA mean squares are computed here
-because no well-kept library offers ICC(A,1) with its confidence interval.
+because no well-kept library offers ICC(A,1) with its confidence interval. The last part
+applies them to a matched cohort (:mod:`mibgscore.validation.cohort`): every measure that
+``validate`` reports.
 """
 
 from __future__ import annotations
@@ -12,8 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from mibgscore.anatomy.scheme import SIOPEN_KEYS
+from mibgscore.validation.cohort import Cohort, Study, values
+from mibgscore.validation.readings import CURIE_COLUMNS
 
 ICC_MODELS = {
     "A,1": "two-way random effects, absolute agreement, single measures (McGraw & Wong "
@@ -440,4 +447,215 @@ def response_agreement(test_baseline: Sequence[float] | np.ndarray,
     return {
         "response": binary_agreement(t_resp, r_resp),
         "complete_response": binary_agreement((tb > 0) & (tf == 0), rf == 0),
+    }
+
+
+# Agreement measures of a matched cohort (what validate reports)
+
+def _total_metrics(t: np.ndarray, r: np.ndarray) -> dict[str, Any]:
+    keep = np.isfinite(t) & np.isfinite(r)
+    t, r = t[keep], r[keep]
+    a1 = icc(np.stack([t, r], axis=1), "A,1")
+    c1 = icc(np.stack([t, r], axis=1), "C,1")
+    ba = bland_altman(t, r)
+    return {
+        "n": int(t.size),
+        "icc_a1": a1.value, "icc_a1_ci": list(a1.ci),
+        "icc_c1": c1.value, "icc_c1_ci": list(c1.ci),
+        "mae": mae(t, r), "bias": ba.bias, "sd_difference": ba.sd, "loa": list(ba.loa),
+        "spearman": spearman(t, r),
+        "mean_test": float(t.mean()) if t.size else None,
+        "mean_reference": float(r.mean()) if r.size else None,
+    }
+
+
+def _segment_metrics(studies: list[Study], test: str, ref: str, keys: tuple[str, ...],
+                     max_grade: int, n_resamples: int, seed: int) -> dict[str, Any]:
+    per: dict[str, Any] = {}
+    all_t, all_r, groups = [], [], []
+    for j, key in enumerate(keys):
+        t = values(studies, test, key)
+        r = values(studies, ref, key)
+        keep = np.isfinite(t) & np.isfinite(r)
+        t, r = t[keep].astype(int), r[keep].astype(int)
+        confusion = np.zeros((max_grade + 1, max_grade + 1), dtype=int)
+        np.add.at(confusion, (r, t), 1)
+        per[key] = {
+            "n": int(t.size),
+            "weighted_kappa": weighted_kappa(t, r, max_grade=max_grade),
+            "weighted_kappa_ci": list(bootstrap_kappa_ci(
+                t, r, n_resamples=n_resamples, seed=seed + j)),
+            "exact_agreement": agreement(t, r),
+            "within_one": agreement(t, r, tolerance=1),
+            "mean_difference": float((t - r).mean()) if t.size else None,
+            "confusion": confusion.tolist(),
+        }
+        all_t.append(t)
+        all_r.append(r)
+        groups.append(np.flatnonzero(keep))
+    t = np.concatenate(all_t) if all_t else np.zeros(0, int)
+    r = np.concatenate(all_r) if all_r else np.zeros(0, int)
+    g = np.concatenate(groups) if groups else np.zeros(0, int)
+    return {
+        "n_pairs": int(t.size),
+        "weighted_kappa": weighted_kappa(t, r, max_grade=max_grade),
+        "weighted_kappa_ci": list(bootstrap_kappa_ci(t, r, n_resamples=n_resamples,
+                                                           seed=seed, groups=g)),
+        "exact_agreement": agreement(t, r),
+        "within_one": agreement(t, r, tolerance=1),
+        "weights": "quadratic",
+        "per_segment": per,
+    }
+
+
+def _response_metrics(studies: list[Study], test: str, ref: str, total: str
+                      ) -> dict[str, Any]:
+    by_patient: dict[str, list[Study]] = {}
+    for s in studies:
+        if s.patient_id and s.study_date:
+            by_patient.setdefault(s.patient_id, []).append(s)
+    tb, tf, rb, rf, patients = [], [], [], [], set()
+    for pid, items in by_patient.items():
+        items = sorted(items, key=lambda s: s.study_date)
+        base = items[0]
+        for later in items[1:]:
+            vals = [values([x], rater, total)[0] for x in (base, later) for rater in (test, ref)]
+            if not all(np.isfinite(vals)):
+                continue
+            tb.append(vals[0])
+            rb.append(vals[1])
+            tf.append(vals[2])
+            rf.append(vals[3])
+            patients.add(pid)
+    out: dict[str, Any] = {"n_patients": len(patients), "n_pairs": len(tb)}
+    if tb:
+        out.update(response_agreement(tb, tf, rb, rf))
+    return out
+
+
+def pair_metrics(studies: list[Study], test: str, ref: str, *, n_resamples: int = 2000,
+                 seed: int = 0) -> dict[str, Any]:
+    """Every agreement measure of ``test`` against ``ref`` on the studies both have read.
+
+    Returns
+    -------
+    dict
+        ``n_studies``, ``siopen_total``, ``curie_total``, ``siopen_segments``,
+        ``curie_segments``, ``threshold_siopen_3``, ``threshold_siopen_4``,
+        ``threshold_curie_2``, ``response_siopen``, ``response_curie``; Curie blocks are None
+        when either side lacks Curie grades.
+    """
+    both = [s for s in studies if test in s.ratings and ref in s.ratings]
+    out: dict[str, Any] = {"n_studies": len(both), "test": test, "reference": ref}
+    t = values(both, test, "siopen_total")
+    r = values(both, ref, "siopen_total")
+    out["siopen_total"] = _total_metrics(t, r)
+    out["siopen_segments"] = _segment_metrics(both, test, ref, SIOPEN_KEYS, 6, n_resamples, seed)
+    out["threshold_siopen_3"] = threshold_agreement(t, r, 3)
+    out["threshold_siopen_4"] = threshold_agreement(t, r, 4)
+    out["response_siopen"] = _response_metrics(both, test, ref, "siopen_total")
+    tc = values(both, test, "curie_total")
+    rc = values(both, ref, "curie_total")
+    curie = [s for s, a, b in zip(both, tc, rc, strict=True) if np.isfinite(a) and np.isfinite(b)]
+    if curie:
+        tc = values(curie, test, "curie_total")
+        rc = values(curie, ref, "curie_total")
+        out["curie_total"] = _total_metrics(tc, rc)
+        out["curie_segments"] = _segment_metrics(curie, test, ref, CURIE_COLUMNS, 3,
+                                                 n_resamples, seed + 100)
+        out["curie_segments"]["per_segment"] = {
+            k.removeprefix("curie_"): v for k, v in out["curie_segments"]["per_segment"].items()}
+        out["threshold_curie_2"] = threshold_agreement(tc, rc, 2)
+        out["response_curie"] = _response_metrics(curie, test, ref, "curie_total")
+    else:
+        out["curie_total"] = None
+        out["curie_segments"] = None
+        out["threshold_curie_2"] = None
+        out["response_curie"] = None
+    return out
+
+
+def readers_metrics(cohort: Cohort, *, n_resamples: int = 2000, seed: int = 0
+                    ) -> dict[str, Any] | None:
+    """Agreement between the physicians, and of the software with each of them.
+
+    Returns
+    -------
+    dict or None
+        None with a single reader. Otherwise ``names``, ``icc_a1``/``icc_c1`` (with ``_ci``)
+        over all readers on the SIOPEN total (studies read by all), ``kappa`` (mean pairwise
+        quadratic-weighted kappa over the pooled segments), ``pairs`` (reader-vs-reader), and
+        when automatic results are present ``software_vs_readers``, ``software_within_spread``
+        and ``statement``.
+    """
+    readers = cohort.readers
+    if len(readers) < 2:
+        return None
+    studies = cohort.studies
+    complete = [s for s in studies if all(r in s.ratings for r in readers)]
+    x = np.stack([values(complete, r, "siopen_total") for r in readers], axis=1) \
+        if complete else np.zeros((0, len(readers)))
+    a1 = icc(x, "A,1")
+    c1 = icc(x, "C,1")
+    pairs = []
+    for i, a in enumerate(readers):
+        for b in readers[i + 1:]:
+            pairs.append(_pair_summary(studies, a, b, n_resamples, seed))
+    out: dict[str, Any] = {
+        "names": readers,
+        "n_studies": len(complete),
+        "icc_a1": a1.value, "icc_a1_ci": list(a1.ci),
+        "icc_c1": c1.value, "icc_c1_ci": list(c1.ci),
+        "kappa": float(np.nanmean([p["weighted_kappa"] for p in pairs])) if pairs else None,
+        "pairs": pairs,
+    }
+    software = cohort.test if cohort.test not in readers else None
+    if software is not None:
+        vs = [_pair_summary(studies, software, r, n_resamples, seed) for r in readers]
+        out["software_vs_readers"] = vs
+        allk = [s for s in complete if software in s.ratings]
+        xs = np.stack([values(allk, r, "siopen_total") for r in [*readers, software]], axis=1) \
+            if allk else np.zeros((0, len(readers) + 1))
+        with_sw = icc(xs, "A,1")
+        out["icc_a1_with_software"] = with_sw.value
+        out["icc_a1_with_software_ci"] = list(with_sw.ci)
+        sw_icc = [v["icc_a1"] for v in vs if v["icc_a1"] is not None and np.isfinite(v["icc_a1"])]
+        rr_icc = [p["icc_a1"] for p in pairs
+                  if p["icc_a1"] is not None and np.isfinite(p["icc_a1"])]
+        if sw_icc and rr_icc:
+            sw_mean = float(np.mean(sw_icc))
+            low = min(min(rr_icc), a1.ci[0] if np.isfinite(a1.ci[0]) else min(rr_icc))
+            within = sw_mean >= low
+            out["software_mean_icc_a1"] = sw_mean
+            out["readers_icc_a1_range"] = [min(rr_icc), max(rr_icc)]
+            out["software_within_spread"] = bool(within)
+            verdict = ("within the spread of the physicians" if within and sw_mean <= max(rr_icc)
+                       else "above the agreement between physicians" if within
+                       else "below the spread of the physicians")
+            out["statement"] = (
+                f"On the SIOPEN total, the software agrees with the physicians with a mean "
+                f"ICC(A,1) of {sw_mean:.3f} (range {min(sw_icc):.3f}-{max(sw_icc):.3f}); the "
+                f"physicians agree with one another with ICC(A,1) {a1.value:.3f} (95 % CI "
+                f"{a1.ci[0]:.3f}-{a1.ci[1]:.3f}; pairwise {min(rr_icc):.3f}-{max(rr_icc):.3f}). "
+                f"The software is therefore {verdict}.")
+    return out
+
+
+def _pair_summary(studies: list[Study], a: str, b: str, n_resamples: int, seed: int
+                  ) -> dict[str, Any]:
+    both = [s for s in studies if a in s.ratings and b in s.ratings]
+    ta, tb = values(both, a, "siopen_total"), values(both, b, "siopen_total")
+    a1 = icc(np.stack([ta, tb], axis=1), "A,1") if both else None
+    c1 = icc(np.stack([ta, tb], axis=1), "C,1") if both else None
+    ga = np.concatenate([values(both, a, k) for k in SIOPEN_KEYS]) if both else np.zeros(0)
+    gb = np.concatenate([values(both, b, k) for k in SIOPEN_KEYS]) if both else np.zeros(0)
+    return {
+        "a": a, "b": b, "n": len(both),
+        "icc_a1": a1.value if a1 else None, "icc_a1_ci": list(a1.ci) if a1 else None,
+        "icc_c1": c1.value if c1 else None,
+        "weighted_kappa": weighted_kappa(ga.astype(int), gb.astype(int)),
+        "exact_agreement": agreement(ga, gb),
+        "mae": mae(ta, tb),
+        "bias": bland_altman(ta, tb).bias,
+        "threshold_siopen_3_kappa": threshold_agreement(ta, tb, 3)["kappa"],
     }

@@ -5,14 +5,16 @@ import pytest
 from lesion_phantom import blob, make_phantom
 
 from mibgscore.anatomy.bones import BONE_LABEL
-from mibgscore.lesions.skeletal import find_lesions
+from mibgscore.lesions.skeletal import ClassicDetector
+from mibgscore.uptake.images import working_views
 from mibgscore.uptake.normal import find_normal_uptake
 
 
 def _run(extra=None, **kw):
     body, skeleton = make_phantom(extra, **kw)
-    uptake = find_normal_uptake(body, skeleton)
-    return body, skeleton, uptake, find_lesions(uptake, skeleton.bone_labels)
+    views, bones = working_views(body), skeleton.on(body.grid)
+    uptake = find_normal_uptake(views, bones)
+    return body, skeleton, uptake, ClassicDetector().find(views, bones, uptake)
 
 
 @pytest.mark.parametrize("level", [8.0, 40.0])

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from mibgscore.anatomy.bones import BONE_LABEL
-from mibgscore.anatomy.types import Body
+from mibgscore.anatomy.grid import WorkGrid
+from mibgscore.anatomy.types import Body, WorkingSkeleton
 from mibgscore.lesions.learned import (
     NET_BODY_ROWS,
     NET_MAX_COLS,
@@ -19,6 +20,7 @@ from mibgscore.lesions.learned import (
     resample,
 )
 from mibgscore.pipeline import ScoreParams, lesion_method
+from mibgscore.uptake.images import working_views
 
 P = LearnedParams(diffuse_p=0.5, focal_p=0.3, focal_min_mm=12.0, snap_mm=10.0)
 """Thresholds these tests are written for (fixed here, whatever the shipped defaults)."""
@@ -27,6 +29,7 @@ F = 2  # working grid: canonical pixels binned 2 x 2, so 4 mm per working pixel
 SPINE = BONE_LABEL["thoracic_spine"]
 SPINE_ROWS = (10, 90)  # working rows of the synthetic spine (half-open)
 SPINE_COLS = (18, 22)  # working cols
+WORK = WorkGrid(F, (200, 80), False, (SPACING_MM, SPACING_MM))
 
 
 def _mask(rows=(10, 190), cols=(20, 60), shape=(200, 80)) -> np.ndarray:
@@ -51,7 +54,14 @@ def _labels() -> np.ndarray:
 
 def _canonical(r_w, c_w):
     """Canonical (row, col) of working pixel centres."""
-    return np.asarray(r_w) * F + (F - 1) / 2.0, np.asarray(c_w) * F + (F - 1) / 2.0
+    return WORK.to_canonical(r_w, c_w)
+
+
+def _find(body, labels, params, prediction):
+    """The learned stage on the test's working grid (binned 2 x 2)."""
+    views = working_views(body, WORK)
+    skeleton = WorkingSkeleton(WORK, None, labels, np.full(labels.shape, np.nan, np.float32))
+    return find_lesions_learned(views, skeleton, params=params, prediction=prediction)
 
 
 def _gauss(shape, i, j, sigma, peak):
@@ -66,10 +76,10 @@ def _net_pixel(grid, r_w, c_w) -> tuple[int, int]:
 
 
 def _working_of_net(grid, i, j) -> tuple[int, int]:
-    """Working pixel of a net pixel, as the stage computes it."""
-    r_c = grid.row0 + (i + 0.5) / grid.zoom - 0.5
-    c_c = grid.col0 + (j + 0.5) / grid.zoom - 0.5
-    return int(round((r_c - (F - 1) / 2.0) / F)), int(round((c_c - (F - 1) / 2.0) / F))
+    """Working pixel under a net pixel's centre."""
+    rows, cols = grid.source_axes()
+    r, c = WORK.to_working(rows[i], cols[j])
+    return int(r), int(c)
 
 
 # --- the grid -------------------------------------------------------------------------------
@@ -204,7 +214,7 @@ def test_a_diffuse_blob_marks_only_nearby_bone():
     i, j = grid.to_net(*_canonical(*centre_w))
     sigma = 10.0  # net pixels (about 9 mm); above 0.5 within 1.08 sigma
     blob = _gauss(grid.shape, float(i), float(j), sigma, 0.9)
-    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, diffuse=blob))
+    out = _find(body, labels, P, _predict(grid, diffuse=blob))
     assert out.focal == ()
     assert out.diffuse.shape == labels.shape and out.diffuse.dtype == bool
     assert out.diffuse.any()
@@ -229,7 +239,7 @@ def test_a_focal_peak_near_bone_snaps_onto_it():
     grid = net_grid(body.mask)
     i, j = _net_pixel(grid, 40, SPINE_COLS[1])  # one working pixel right of the spine
     heat = _gauss(grid.shape, i, j, 3.0, 0.8)
-    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
+    out = _find(body, labels, P, _predict(grid, focal=heat))
     assert len(out.focal) == 1, out.focal
     f = out.focal[0]
     r, c = _working_of_net(grid, i, j)
@@ -251,12 +261,11 @@ def test_a_peak_beyond_snap_mm_is_dropped():
     far_col = SPINE_COLS[1] + 8  # 9 working pixels = 36 mm from the spine's edge
     i, j = _net_pixel(grid, 40, far_col)
     heat = _gauss(grid.shape, i, j, 3.0, 0.9)
-    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
+    out = _find(body, labels, P, _predict(grid, focal=heat))
     assert out.focal == ()
     # the same peak is kept when snap_mm reaches the spine
     wide = LearnedParams(diffuse_p=0.5, focal_p=0.3, snap_mm=45.0)
-    out = find_lesions_learned(body, labels, F, params=wide,
-                               prediction=_predict(grid, focal=heat))
+    out = _find(body, labels, wide, _predict(grid, focal=heat))
     assert len(out.focal) == 1 and out.focal[0].bone_col == SPINE_COLS[1] - 1
 
 
@@ -268,14 +277,14 @@ def test_two_peaks_closer_than_focal_min_mm_give_one_focus():
     gap = int(round(6.0 / net_px_mm))  # 6 mm apart, focal_min_mm is 12
     heat = np.maximum(_gauss(grid.shape, i, j, 2.0, 0.7),
                       _gauss(grid.shape, i + gap, j, 2.0, 0.6))
-    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
+    out = _find(body, labels, P, _predict(grid, focal=heat))
     assert len(out.focal) == 1, [(f.row, f.col, f.confidence) for f in out.focal]
     assert out.focal[0].confidence == pytest.approx(0.7, abs=1e-6)
     # 40 mm apart: two foci, hottest first
     far = int(round(40.0 / net_px_mm))
     heat = np.maximum(_gauss(grid.shape, i, j, 2.0, 0.7),
                       _gauss(grid.shape, i + far, j, 2.0, 0.6))
-    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
+    out = _find(body, labels, P, _predict(grid, focal=heat))
     assert [round(f.confidence, 3) for f in out.focal] == [0.7, 0.6]
     assert out.focal[1].row - out.focal[0].row == pytest.approx(40.0 / (F * SPACING_MM), abs=1)
 
@@ -285,7 +294,7 @@ def test_a_peak_under_focal_p_is_not_a_focus():
     grid = net_grid(body.mask)
     i, j = _net_pixel(grid, 40, 20)
     heat = _gauss(grid.shape, i, j, 3.0, 0.25)  # focal_p is 0.3
-    out = find_lesions_learned(body, labels, F, params=P, prediction=_predict(grid, focal=heat))
+    out = _find(body, labels, P, _predict(grid, focal=heat))
     assert out.focal == ()
 
 

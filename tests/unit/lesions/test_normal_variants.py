@@ -4,14 +4,16 @@ import numpy as np
 from lesion_phantom import blob, make_phantom
 
 from mibgscore.anatomy.bones import BONE_LABEL
-from mibgscore.lesions.skeletal import find_lesions
+from mibgscore.lesions.skeletal import ClassicDetector
+from mibgscore.uptake.images import working_views
 from mibgscore.uptake.normal import find_normal_uptake
 
 
 def _run(extra=None, **kw):
     body, skeleton = make_phantom(extra, **kw)
-    uptake = find_normal_uptake(body, skeleton)
-    return skeleton, find_lesions(uptake, skeleton.bone_labels)
+    views, bones = working_views(body), skeleton.on(body.grid)
+    uptake = find_normal_uptake(views, bones)
+    return skeleton, ClassicDetector().find(views, bones, uptake)
 
 
 def test_a_lone_hot_spot_at_the_wrist_of_a_normal_skeleton_is_the_injection_site():

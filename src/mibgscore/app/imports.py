@@ -1,0 +1,246 @@
+"""Imports: uploaded files and zips, and a watched folder, read the way `mibgscore` reads them.
+
+What was sent goes to ``mibgscore.io.read.iter_scans``, the command line's reader, unchanged:
+.zip archives opened (members read in memory, never written out under their own names),
+DICOMDIRs followed, files without the DICOM preamble accepted, obvious non-DICOM members
+skipped. The web application adds only limits (what the zips of one import unpack to, and
+their member count) and a copy of each new study's files in the data folder.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from mibgscore.app.db import Event, Study
+from mibgscore.app.storage import Store, save_study_files
+from mibgscore.errors import MibgscoreError, ServiceError
+from mibgscore.io.keys import study_key
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportReport:
+    """What an import did: new study ids, studies already there, files refused (one line each)."""
+
+    imported: list[int] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"imported": self.imported, "duplicates": self.duplicates, "errors": self.errors}
+
+
+def safe_name(filename: str | None, fallback: str) -> str:
+    """The last part of a sent file name, as a name only (never a path) to save it under.
+
+    Either slash separates parts; control characters go; ``!`` (which separates an archive
+    from its member in the reader's file labels) becomes ``_``; ``.`` and ``..`` become
+    ``fallback``.
+    """
+    base = re.split(r"[\\/]", filename or "")[-1]
+    base = "".join(c for c in base if c.isprintable()).replace("!", "_").strip()
+    return fallback if base in ("", ".", "..") else base[:200]
+
+
+def check_archives(files: Sequence[tuple[str, Path]], *, max_bytes: int, max_zip_files: int
+                   ) -> tuple[list[Path], list[str]]:
+    """The files to read, without the zips over the limits; one error line per zip refused.
+
+    ``max_bytes`` caps what the zips together unpack to (the members' recorded sizes: the
+    zip module reads no further than them); ``max_zip_files`` the members of one zip.
+    """
+    keep: list[Path] = []
+    errors: list[str] = []
+    total = 0
+    for name, path in files:
+        if zipfile.is_zipfile(path):
+            try:
+                with zipfile.ZipFile(path) as zf:
+                    members = [m for m in zf.infolist() if not m.is_dir()]
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
+                members = []  # the reader says what is wrong with it
+            if len(members) > max_zip_files:
+                errors.append(f"{name}: holds {len(members)} files; at most "
+                              f"{max_zip_files} are accepted in one zip.")
+                continue
+            size = sum(m.file_size for m in members)
+            if total + size > max_bytes:
+                errors.append(f"{name}: unpacks to {size / 2**20:.0f} MiB, over the "
+                              f"upload limit of {max_bytes / 2**20:.0f} MiB.")
+                continue
+            total += size
+        keep.append(path)
+    return keep, errors
+
+
+def source_opener(inputs: Sequence[Path]) -> Callable[[str], IO[bytes]]:
+    """``open(label)`` for the file labels of scans read from ``inputs``: a path, or
+    ``archive.zip!member`` for a member of one of the input zips."""
+    archives = [(f"{p}!", p) for p in inputs if zipfile.is_zipfile(p)]
+
+    def open_source(label: str) -> IO[bytes]:
+        for prefix, archive in archives:
+            if label.startswith(prefix):
+                with zipfile.ZipFile(archive) as zf:
+                    return io.BytesIO(zf.read(label[len(prefix):]))
+        return open(label, "rb")  # noqa: SIM115 - the caller closes it
+
+    return open_source
+
+
+def import_files(store: Store, paths: list[Path], user_id: int | None) -> ImportReport:
+    """Read files and zips into studies (one per scan found) and keep a copy of their files."""
+    from mibgscore.io.read import iter_scans
+
+    report = ImportReport()
+    open_source = source_opener(paths)
+    for item in iter_scans(paths):
+        if isinstance(item, MibgscoreError):
+            report.errors.append(str(item))
+        elif isinstance(item, Exception):
+            report.errors.append(f"a file could not be read ({type(item).__name__}).")
+        else:
+            _import_scan(store, item, user_id, report, open_source)
+    return report
+
+
+def _import_scan(store: Store, scan, user_id: int | None, report: ImportReport,
+                 open_source: Callable[[str], IO[bytes]]) -> None:
+    key = study_key(scan)
+    with store.session() as s, s.begin():
+        existing = s.scalar(select(Study).where(Study.key == key))
+        if existing is not None:
+            report.duplicates.append(existing.id)
+            return
+        sources = sorted({src.file for src in scan.sources.values()} or
+                         ({scan.path} if scan.path else set()))
+        views = save_study_files(store, key, scan, sources, open_source)
+        study = _study_row(key, scan, user_id)
+        s.add(study)
+        s.flush()
+        s.add(Event(study_id=study.id, user_id=user_id, action="import",
+                    detail={"views": views}, version=1))
+        report.imported.append(study.id)
+        logger.info("study %s imported", key[:8])
+    store.remember(key, scan)
+
+
+def _study_row(key: str, scan, user_id: int | None) -> Study:
+    p, st = scan.patient, scan.study
+    return Study(
+        key=key, study_uid=st.study_uid, patient_id=p.patient_id, patient_name=p.name,
+        birth_date=p.birth_date.isoformat() if p.birth_date else None, sex=p.sex,
+        age_years=_age(scan), study_date=st.study_date.isoformat() if st.study_date else None,
+        description=st.description, rows=int(scan.shape[0]), cols=int(scan.shape[1]),
+        spacing_row_mm=float(scan.spacing_mm[0]), spacing_col_mm=float(scan.spacing_mm[1]),
+        assumptions=list(scan.assumptions), status="new", imported_by=user_id)
+
+
+def _age(scan) -> float | None:
+    p = scan.patient
+    if p.age_years is not None:
+        return float(p.age_years)
+    if p.birth_date and scan.study.study_date:
+        return round((scan.study.study_date - p.birth_date).days / 365.25, 1)
+    return None
+
+
+class Importer:
+    """Imports into one store within the settings' limits, then hands new studies to scoring."""
+
+    def __init__(self, store: Store, submit: Callable[[int], None]) -> None:
+        self.store = store
+        self.settings = store.settings
+        self.submit = submit
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.settings.max_upload_mb * 2**20)
+
+    def import_paths(self, files: list[tuple[str, Path]], user_id: int | None, *,
+                     keep: bool = False) -> ImportReport:
+        """Import ``(name, path)`` files; with ``keep``, copies are read and the originals are
+        left for the caller to move."""
+        with tempfile.TemporaryDirectory(dir=self.settings.data_dir) as tmp:
+            if keep:
+                files = [(name, _copy_in(p, Path(tmp) / f"{i:05d}", name))
+                         for i, (name, p) in enumerate(files)]
+            paths, errors = check_archives(files, max_bytes=self.max_bytes,
+                                           max_zip_files=self.settings.max_zip_files)
+            report = import_files(self.store, paths, user_id) if paths else ImportReport()
+            report.errors = errors + report.errors
+        for sid in report.imported:
+            self.submit(sid)
+        return report
+
+    async def save_uploads(self, items: list, folder: Path) -> list[tuple[str, Path]]:
+        """Write uploaded files into ``folder`` (one sub-folder each, the name made safe),
+        stopping with ServiceError 413 once they pass the upload limit."""
+        files = []
+        total = 0
+        for i, f in enumerate(items):
+            name = safe_name(f.filename, f"file{i}")
+            path = folder / f"{i:05d}" / name
+            path.parent.mkdir(parents=True)
+            with path.open("wb") as out:
+                while chunk := await f.read(1 << 20):
+                    total += len(chunk)
+                    if total > self.max_bytes:
+                        raise ServiceError(f"the upload is over the limit of "
+                                           f"{self.settings.max_upload_mb:.0f} MiB.", 413,
+                                           "too_large")
+                    out.write(chunk)
+            files.append((name, path))
+        return files
+
+
+def _copy_in(path: Path, folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True)
+    target = folder / safe_name(name, "file")
+    shutil.copyfile(path, target)
+    return target
+
+
+def watch_folder(importer: Importer, folder: Path, poll_seconds: float,
+                 stop: threading.Event) -> threading.Thread:
+    """Import the files that appear in ``folder`` (once unchanged for 2 s) until ``stop``;
+    they are then moved to ``imported/``, or to ``failed/`` when nothing could be read."""
+
+    def watch() -> None:
+        while not stop.wait(poll_seconds):
+            try:
+                _import_folder_once(importer, folder)
+            except Exception:  # the watcher must keep running
+                logger.exception("import folder scan failed")
+
+    thread = threading.Thread(target=watch, name="mibgscore-import", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_folder_once(importer: Importer, folder: Path) -> None:
+    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+             and time.time() - p.stat().st_mtime > 2.0]
+    if not files:
+        return
+    report = importer.import_paths([(p.name, p) for p in files], None, keep=True)
+    target = folder / ("failed" if report.errors and not report.imported else "imported")
+    target.mkdir(exist_ok=True)
+    for p in files:
+        p.replace(target / p.name)
+    logger.info("import folder: %d imported, %d refused", len(report.imported),
+                len(report.errors))

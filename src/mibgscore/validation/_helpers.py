@@ -1,0 +1,41 @@
+"""Private helpers of the validation package: the segment tables a batch or a validation uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
+from mibgscore.errors import SchemeError
+
+
+def resolve_schemes(siopen: SegmentScheme | str | Path | None,
+                    curie: SegmentScheme | str | Path | None
+                    ) -> tuple[SegmentScheme, SegmentScheme]:
+    """The SIOPEN and Curie tables to score with: loaded once, their keys checked.
+
+    Parameters
+    ----------
+    siopen, curie : SegmentScheme, str or Path, optional
+        A loaded table, ``"siopen"``/``"curie"``, or a TOML path; the bundled tables when None.
+
+    Raises
+    ------
+    SchemeError
+        A table cannot be read, is inconsistent, or does not define the contract's keys.
+    """
+    out = []
+    for value, default, keys in ((siopen, "siopen", SIOPEN_KEYS), (curie, "curie", CURIE_KEYS)):
+        scheme = value if isinstance(value, SegmentScheme) else load_scheme(
+            default if value is None else value)
+        if set(scheme.keys) != set(keys):
+            where = None if isinstance(value, SegmentScheme) or value is None else value
+            raise SchemeError(f"the {default.upper()} segment table must define exactly the "
+                              f"keys {', '.join(keys)}.", where)
+        out.append(scheme)
+    return out[0], out[1]
+
+
+def bundled_scheme_names() -> dict[str, str]:
+    """Names of the bundled tables, ``{"siopen": ..., "curie": ...}``: the tables of results
+    written before the tables in use were recorded."""
+    return {"siopen": load_scheme("siopen").name, "curie": load_scheme("curie").name}
