@@ -23,7 +23,7 @@ def _run(*args, cwd=None):
 
 
 TOP_KEYS = ["file", "study_uid", "siopen", "curie", "lesions", "findings", "warnings",
-            "seconds"]
+            "seconds", "model", "schemes"]
 
 
 def test_json_lines_for_good_and_bad_files(tmp_path: Path):
@@ -104,6 +104,23 @@ def test_lesions_classic_gives_the_classic_stage_as_json(simulated: Path):
     assert d["curie"]["segments"] == expected["curie"]["segments"]
     assert [(x["segment"], x["kind"], x["row"], x["col"]) for x in d["lesions"]] == \
         [(x["segment"], x["kind"], x["row"], x["col"]) for x in expected["lesions"]]
+    # and it says so
+    assert d["model"]["name"] == "classic" and d["model"] == expected["model"]
+    assert len(d["model"]["sha256"]) == 64
+
+
+def test_the_json_names_the_network_and_the_hash_of_its_weights(simulated: Path):
+    import hashlib
+    from importlib import resources
+
+    proc = _run("score", str(simulated), "--json", "--lesions", "learned")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout.splitlines()[0])
+    weights = resources.files("mibgscore.lesions").joinpath("models", "lesion_net.onnx")
+    assert d["model"] == {"name": "learned", "version": d["model"]["version"],
+                          "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
+    assert d["model"]["version"]
+    assert d["schemes"] == {"siopen": "SIOPEN", "curie": "Curie"}
 
 
 def test_an_unknown_lesion_stage_is_refused_by_the_option_parser(simulated: Path):

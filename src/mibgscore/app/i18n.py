@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mibgscore.anatomy.scheme import BUNDLED, load_scheme
+
 LANGUAGES = {"en": "English", "fr": "Français"}
 
 EN: dict[str, str] = {
@@ -125,20 +127,8 @@ FR: dict[str, str] = {
 }
 
 SEGMENT_FR: dict[str, str] = {
-    "skull": "Crâne", "thoracic_cage": "Cage thoracique", "spine": "Rachis",
-    "pelvis": "Bassin", "right_upper_limb_proximal": "Membre supérieur droit proximal",
-    "right_upper_limb_distal": "Membre supérieur droit distal",
-    "left_upper_limb_proximal": "Membre supérieur gauche proximal",
-    "left_upper_limb_distal": "Membre supérieur gauche distal",
-    "right_lower_limb_proximal": "Membre inférieur droit proximal",
-    "right_lower_limb_distal": "Membre inférieur droit distal",
-    "left_lower_limb_proximal": "Membre inférieur gauche proximal",
-    "left_lower_limb_distal": "Membre inférieur gauche distal",
-    "head": "Tête", "cervical_thoracic_spine": "Rachis cervical et thoracique",
-    "ribs_sternum": "Côtes, sternum", "lumbar_sacral_spine": "Rachis lombaire et sacré",
-    "upper_arms": "Bras", "forearms_hands": "Avant-bras et mains", "thighs": "Cuisses",
-    "legs_feet": "Jambes et pieds", "soft_tissue": "Tissus mous",
-}
+    seg.key: seg.name_fr for name in BUNDLED for seg in load_scheme(name).segments}
+"""French segment names by key, from the bundled tables (``anatomy/schemes/*.toml``)."""
 
 CATALOGUES = {"en": EN, "fr": FR}
 
@@ -155,7 +145,11 @@ def translator(language: str):
 
 
 def segment_name(key: str, english: str, language: str) -> str:
-    """A segment's name in ``language`` (the scheme's own name in English)."""
+    """A segment's name in ``language`` (the scheme's own name in English).
+
+    The French names come from the segment tables; prefer :meth:`Segment.name_in
+    <mibgscore.anatomy.scheme.Segment.name_in>` where the segment itself is at hand.
+    """
     if language == "fr":
         return SEGMENT_FR.get(key, english)
     return english

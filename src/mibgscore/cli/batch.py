@@ -2,12 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 import typer
 
 from mibgscore.cli.score import LESIONS_HELP
+
+SEGMENTS_HELP = ("A centre's SIOPEN or Curie segment table (TOML); may be given twice, once per "
+                 "scheme.")
+
+
+@contextmanager
+def progress_bar(description: str, *, enabled: bool = True
+                 ) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr, as a ``progress(done, total)`` callback for the library.
+
+    The bar appears at the first call (nothing is drawn for work that fails before it
+    starts); None when not ``enabled``.
+    """
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(description, total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if task is not None:
+            bar.stop()
+
+
+def segment_tables(files: list[Path] | None):
+    """The ``siopen_scheme`` and ``curie_scheme`` arguments for ``--segments`` (None: bundled)."""
+    from mibgscore.cli.score import _schemes
+
+    return _schemes(files or [])
 
 
 def register(app: typer.Typer) -> None:
@@ -31,23 +82,30 @@ def register(app: typer.Typer) -> None:
             False, "--force", help="Score studies whose tracer is not MIBG (a bone scan, say)."),
         lesions: Literal["auto", "learned", "classic"] = typer.Option(
             "auto", "--lesions", help=LESIONS_HELP),
+        segments: list[Path] | None = typer.Option(
+            None, "--segments", help=SEGMENTS_HELP, exists=True, dir_okay=False),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         """Score every study of a cohort, streaming results to CSV as they finish.
 
         A crash, Ctrl-C or kill loses nothing: re-run the same command and the studies
-        already in results.csv are skipped (keyed by SOP Instance UID and file hash). A file
-        that cannot be scored goes to failures.csv and the batch carries on.
+        already in results.csv are skipped (keyed by study and file hash). A file that
+        cannot be scored goes to failures.csv and the batch carries on. results.csv names
+        the segment tables and the lesion model of every study.
         """
         import json
 
         from mibgscore.pipeline import ScoreParams
         from mibgscore.validation.batch import score_cohort
 
-        summary = score_cohort(paths, out, workers=workers, scheduler=scheduler,
-                               overlay_dir=overlay_dir, force=force, progress=not quiet,
-                               params=ScoreParams(lesion_method=lesions))
+        siopen_scheme, curie_scheme = segment_tables(segments)
+        with progress_bar("scoring", enabled=not quiet) as progress:
+            summary = score_cohort(paths, out, workers=workers, scheduler=scheduler,
+                                   overlay_dir=overlay_dir, force=force,
+                                   params=ScoreParams(lesion_method=lesions),
+                                   siopen_scheme=siopen_scheme, curie_scheme=curie_scheme,
+                                   progress=progress)
         if json_out:
             typer.echo(json.dumps(summary.to_dict()))
             return

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Literal
+
+from enum import Enum
 
 import typer
 
+from mibgscore.lesions.detector import detector_help, detector_names
+
 logger = logging.getLogger(__name__)
 
-LESIONS_HELP = ("Lesion stage: the shipped network (learned), the hand-made detector (classic), "
-                "or learned when installed (auto).")
+LESIONS_HELP = f"Lesion detector: {detector_help()}."
+
+Detector = Enum("Detector", {name: name for name in detector_names()}, type=str)
+"""The ``--lesions`` choices: the registered lesion detectors and ``auto``."""
+
+
+def lesions_option():
+    """The ``--lesions`` option (its value's ``.value`` is the registry name)."""
+    return typer.Option("auto", "--lesions", help=LESIONS_HELP)
 
 
 def register(app: typer.Typer) -> None:
@@ -33,8 +43,7 @@ def register(app: typer.Typer) -> None:
         segments: list[Path] | None = typer.Option(
             None, "--segments", help="A centre's SIOPEN or Curie segment table (TOML); "
             "may be given twice, once per scheme.", exists=True, dir_okay=False),
-        lesions: Literal["auto", "learned", "classic"] = typer.Option(
-            "auto", "--lesions", help=LESIONS_HELP),
+        lesions: Detector = lesions_option(),  # type: ignore[valid-type]
     ) -> None:
         """Score whole-body MIBG scans: SIOPEN (12 segments, 0-72) and Curie (0-30).
 
@@ -48,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from mibgscore.io.read import iter_scans
         from mibgscore.pipeline import score
 
-        params = score_params(lesions)
+        params = score_params(Detector(lesions).value)
         siopen_scheme, curie_scheme = _schemes(segments or [])
         if overlay_dir is not None:
             overlay_dir.mkdir(parents=True, exist_ok=True)
@@ -162,6 +171,9 @@ def _print_table(result) -> None:
     console.print(f"lesions: {focal} focal, {diffuse} diffuse; findings: "
                   + (", ".join(sorted({f.label for f in result.findings})) or "none")
                   + f"; {result.seconds:.2f} s")
+    m = result.model
+    console.print(f"scored by: {m.name} {m.version} (sha256 {m.sha256[:12]}); segment tables: "
+                  f"{result.schemes.get('siopen', '')}, {result.schemes.get('curie', '')}")
     for w in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     console.print()

@@ -25,11 +25,15 @@ def register(app: typer.Typer) -> None:
             None, "--reader", help="The reader taken as reference (default: 'consensus' if "
             "present, else the first reader)."),
         overlay_dir: Path | None = typer.Option(
-            None, "--overlay", help="Folder of overlays written by `batch --overlay`.",
-            file_okay=False),
+            None, "--overlay", help="Folder of overlays written by `batch --overlay` or "
+            "`score --overlay`.", file_okay=False),
         resamples: int = typer.Option(2000, "--resamples", min=100,
                                       help="Bootstrap resamples for kappa intervals."),
         seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+        segments: list[Path] | None = typer.Option(
+            None, "--segments", help="The segment table(s) the automatic results were scored "
+            "with (TOML, as for `batch --segments`): recorded in the report and used to score "
+            "discordant studies again for their overlays.", exists=True, dir_okay=False),
         templates: Path | None = typer.Option(
             None, "--templates", help="Write the readings templates (wide CSV and Excel, long "
             "CSV) into this folder and exit.", file_okay=False),
@@ -53,10 +57,15 @@ def register(app: typer.Typer) -> None:
         if reference is None:
             raise ReadingsFileError("give the physicians' readings with --reference "
                                     "(--templates DIR writes blank templates).")
-        from mibgscore.validation.compare import validate
+        from mibgscore.cli.batch import progress_bar, segment_tables
+        from mibgscore.validation.compare import ValidateOptions, validate
 
-        result = validate(auto, reference, out, pdf=pdf, reference_reader=reader,
-                          overlay_dir=overlay_dir, n_resamples=resamples, seed=seed)
+        siopen_scheme, curie_scheme = segment_tables(segments)
+        options = ValidateOptions(reference_reader=reader, overlay_dir=overlay_dir, pdf=pdf,
+                                  n_resamples=resamples, seed=seed,
+                                  siopen_scheme=siopen_scheme, curie_scheme=curie_scheme)
+        with progress_bar("validating") as progress:
+            result = validate(auto, reference, out, options=options, progress=progress)
         outputs = result.pop("outputs")
         notes = result.pop("notes")
         if json_out:
@@ -65,7 +74,7 @@ def register(app: typer.Typer) -> None:
         for side in ("reference", "auto"):
             for line in notes[side]:
                 typer.echo(f"{side}: {line}", err=True)
-        for line in notes["matching"]:
+        for line in (*notes["matching"], *notes["overlays"]):
             typer.echo(f"note: {line}", err=True)
         s = result["siopen_total"]
         typer.echo(f"{result['n_studies']} studies: {result['test']} vs {result['reference']}")

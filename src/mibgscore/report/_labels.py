@@ -1,4 +1,8 @@
-"""Words of the reading report in English and French (segment names included)."""
+"""Words of the reading report in English and French.
+
+Segment names are not here: they come from the segment tables (``Segment.name_in``). Labels
+with ``{max_grade}`` are filled from the table in use.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,8 @@ LABELS: dict[str, dict[str, str]] = {
         "views": "Anterior and posterior views with the automatic analysis",
         "views_note": "Segment outlines and numbered lesions found by the software; the grades "
                       "below are the reader's.",
-        "siopen_table": "SIOPEN skeletal score (segments graded 0-6)",
-        "curie_table": "Curie score (segments graded 0-3)",
+        "siopen_table": "SIOPEN skeletal score (segments graded 0-{max_grade})",
+        "curie_table": "Curie score (segments graded 0-{max_grade})",
         "segment": "Segment", "automatic": "Automatic", "final": "Final", "edited": "Edited",
         "total": "Total", "edited_mark": "edited",
         "edited_yes": "The reader changed the automatic score in {n} segment(s).",
@@ -28,6 +32,7 @@ LABELS: dict[str, dict[str, str]] = {
         "prior_date": "Prior study date",
         "impression": "Impression", "no_impression": "(none)",
         "reader": "Reader", "signed_at": "Signed at", "software": "Software",
+        "automatic_score": "Automatic score",
         "amendments": "Amendment history", "when": "When", "who": "Who", "what": "Change",
         "reason": "Reason",
         "research": "Research use only \u2014 not a medical device",
@@ -50,8 +55,8 @@ LABELS: dict[str, dict[str, str]] = {
         "views": "Vues ant\u00e9rieure et post\u00e9rieure avec l'analyse automatique",
         "views_note": "Contours des segments et l\u00e9sions num\u00e9rot\u00e9es trouv\u00e9s "
                       "par le logiciel ; les grades ci-dessous sont ceux du lecteur.",
-        "siopen_table": "Score squelettique SIOPEN (segments cot\u00e9s de 0 \u00e0 6)",
-        "curie_table": "Score de Curie (segments cot\u00e9s de 0 \u00e0 3)",
+        "siopen_table": "Score squelettique SIOPEN (segments cot\u00e9s de 0 \u00e0 {max_grade})",
+        "curie_table": "Score de Curie (segments cot\u00e9s de 0 \u00e0 {max_grade})",
         "segment": "Segment", "automatic": "Automatique", "final": "Final",
         "edited": "Modifi\u00e9", "total": "Total", "edited_mark": "modifi\u00e9",
         "edited_yes": "Le lecteur a modifi\u00e9 le score automatique dans {n} segment(s).",
@@ -62,6 +67,7 @@ LABELS: dict[str, dict[str, str]] = {
         "prior_date": "Date de l'examen ant\u00e9rieur",
         "impression": "Conclusion", "no_impression": "(aucune)",
         "reader": "M\u00e9decin lecteur", "signed_at": "Sign\u00e9 le", "software": "Logiciel",
+        "automatic_score": "Score automatique",
         "amendments": "Historique des modifications", "when": "Date", "who": "Par",
         "what": "Modification", "reason": "Motif",
         "research": "Usage recherche uniquement \u2014 ce n'est pas un dispositif "
@@ -71,25 +77,4 @@ LABELS: dict[str, dict[str, str]] = {
         "stable": "stable", "progression": "progression",
         "none at baseline": "pas d'atteinte osseuse initiale",
     },
-}
-
-SEGMENT_NAMES_FR: dict[str, str] = {
-    "skull": "Cr\u00e2ne", "thoracic_cage": "Cage thoracique", "spine": "Rachis",
-    "pelvis": "Bassin",
-    "right_upper_limb_proximal": "Membre sup. droit, proximal",
-    "right_upper_limb_distal": "Membre sup. droit, distal",
-    "left_upper_limb_proximal": "Membre sup. gauche, proximal",
-    "left_upper_limb_distal": "Membre sup. gauche, distal",
-    "right_lower_limb_proximal": "Membre inf. droit, proximal",
-    "right_lower_limb_distal": "Membre inf. droit, distal",
-    "left_lower_limb_proximal": "Membre inf. gauche, proximal",
-    "left_lower_limb_distal": "Membre inf. gauche, distal",
-}
-
-CURIE_NAMES_FR: dict[str, str] = {
-    "head": "T\u00eate", "cervical_thoracic_spine": "Rachis cervical et thoracique",
-    "ribs_sternum": "C\u00f4tes, sternum, clavicules, omoplates",
-    "lumbar_sacral_spine": "Rachis lombaire et sacr\u00e9", "pelvis": "Bassin",
-    "upper_arms": "Bras", "forearms_hands": "Avant-bras et mains", "thighs": "Cuisses",
-    "legs_feet": "Jambes et pieds", "soft_tissue": "Tissus mous",
 }

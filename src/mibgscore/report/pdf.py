@@ -10,8 +10,9 @@ from functools import cache
 from typing import Any
 
 from mibgscore.anatomy.scheme import load_scheme
-from mibgscore.report._labels import CURIE_NAMES_FR, LABELS, SEGMENT_NAMES_FR
+from mibgscore.report._labels import LABELS
 from mibgscore.report.types import ReadingReport
+from mibgscore.result import ModelInfo
 
 logger = logging.getLogger(__name__)
 
@@ -31,26 +32,26 @@ def reading_context(report: ReadingReport) -> dict[str, Any]:
     dict
         ``t`` (labels in the report's language), ``patient``, ``study``, ``siopen_rows`` and
         ``curie_rows`` (name, automatic, final, edited, prior, change), totals, categories,
-        ``prior``, ``overlay`` (data URI or None), ``status``, ``signature``, ``amendments``.
+        ``prior``, ``overlay`` (data URI or None), ``status``, ``signature``, ``amendments``,
+        ``automatic_model`` (the line naming the model that scored the study, or None).
     """
     lang = report.language
-    t = LABELS[lang]
     siopen_scheme, curie_scheme = load_scheme("siopen"), load_scheme("curie")
+    t = dict(LABELS[lang])
+    t["siopen_table"] = t["siopen_table"].format(max_grade=siopen_scheme.max_grade)
+    t["curie_table"] = t["curie_table"].format(max_grade=curie_scheme.max_grade)
     auto = report.automatic_result
     prior = report.prior
 
-    def name(seg: Any, fr: dict[str, str]) -> str:
-        return fr.get(seg.key, seg.name) if lang == "fr" else seg.name
-
     def rows(scheme: Any, final: dict[str, int], edited: dict[str, bool],
-             auto_grades: dict[str, int] | None, prior_grades: dict[str, int] | None,
-             fr: dict[str, str]) -> list[dict[str, Any]]:
+             auto_grades: dict[str, int] | None, prior_grades: dict[str, int] | None
+             ) -> list[dict[str, Any]]:
         out = []
         for seg in scheme.segments:
             k = seg.key
             p = None if prior_grades is None else prior_grades[k]
             out.append({
-                "key": k, "name": name(seg, fr), "final": final[k], "edited": edited[k],
+                "key": k, "name": seg.name_in(lang), "final": final[k], "edited": edited[k],
                 "automatic": None if auto_grades is None else auto_grades[k],
                 "confidence": None if auto is None or scheme is curie_scheme
                 else auto.siopen_confidence.get(k),
@@ -60,10 +61,10 @@ def reading_context(report: ReadingReport) -> dict[str, Any]:
 
     siopen_rows = rows(siopen_scheme, report.siopen, report.siopen_edited,
                        None if auto is None else auto.siopen,
-                       None if prior is None else prior.siopen, SEGMENT_NAMES_FR)
+                       None if prior is None else prior.siopen)
     curie_rows = rows(curie_scheme, report.curie, report.curie_edited,
                       None if auto is None else auto.curie,
-                      None if prior is None else prior.curie, CURIE_NAMES_FR)
+                      None if prior is None else prior.curie)
     n_edited = sum(report.siopen_edited.values()) + sum(report.curie_edited.values())
     if auto is None and report.edited is None:
         edited_note = t["no_automatic"]
@@ -115,8 +116,25 @@ def reading_context(report: ReadingReport) -> dict[str, Any]:
         "amendments": [{"when": _datetime(a.when, lang), "who": a.who, "what": a.what,
                         "reason": a.reason} for a in report.amendments],
         "software": f"mibgscore {report.software_version}",
+        "automatic_model": None if auto is None else model_line(auto.model, t["automatic_score"]),
         "generated": _datetime(report.created_at, lang),
     }
+
+
+def model_line(model: ModelInfo, label: str = "Automatic score") -> str:
+    """One line naming the model that scored a study.
+
+    Examples
+    --------
+    >>> model_line(ModelInfo("learned", "3", "0123456789abcdef" * 4))
+    'Automatic score: learned 3 (sha256 0123456789ab)'
+    """
+    text = f"{label}: {model.name}"
+    if model.version:
+        text += f" {model.version}"
+    if model.sha256:
+        text += f" (sha256 {model.sha256[:12]})"
+    return text
 
 
 def reading_html(report: ReadingReport) -> str:

@@ -10,9 +10,10 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, Code, SegmentSite, load_scheme
 from mibgscore.report._source import source_value, study_uid_of
 from mibgscore.report.types import NM_IMAGE_STORAGE, ReadingReport
+from mibgscore.result import UNKNOWN_MODEL, ModelInfo
 
 logger = logging.getLogger(__name__)
 
@@ -37,40 +38,40 @@ CODE_DIFFUSE = ("DIFFUSE", "Diffuse skeletal uptake")
 CODE_DIFFUSE_FRACTION = ("DIFFUSE-FRACTION", "Share of the segment involved")
 
 _SCT = "SCT"
-SITE_SKULL = ("89546000", "Bone structure of cranium")
-SITE_THORAX = ("272710004", "Bone structure of thorax")
-SITE_SPINE = ("421060004", "Spinal column")
-SITE_PELVIS = ("816092008", "Pelvis")
-SITE_UPPER_LIMB = ("53120007", "Upper limb")
-SITE_LOWER_LIMB = ("61685007", "Lower limb")
-RIGHT = ("24028007", "Right")
-LEFT = ("7771000", "Left")
-PROXIMAL = ("40415009", "Proximal")
-DISTAL = ("46053002", "Distal")
 
 
-def segment_site(key: str) -> tuple[tuple[str, str], tuple[str, str] | None,
-                                    tuple[str, str] | None]:
-    """SNOMED CT finding site of a SIOPEN segment: (location, laterality, modifier)."""
-    simple = {"skull": SITE_SKULL, "thoracic_cage": SITE_THORAX, "spine": SITE_SPINE,
-              "pelvis": SITE_PELVIS}
-    if key in simple:
-        return simple[key], None, None
-    side, limb, _, part = key.split("_")
-    return ((SITE_UPPER_LIMB if limb == "upper" else SITE_LOWER_LIMB),
-            (RIGHT if side == "right" else LEFT),
-            (PROXIMAL if part == "proximal" else DISTAL))
+def segment_site(key: str, scheme: str = "siopen") -> SegmentSite | None:
+    """SNOMED CT finding site of a segment, as its table (``anatomy/schemes``) gives it.
+
+    Examples
+    --------
+    >>> site = segment_site("left_lower_limb_distal")
+    >>> site.location.meaning, site.laterality.meaning, site.modifier.meaning
+    ('Lower limb', 'Left', 'Distal')
+    """
+    return load_scheme(scheme).segment(key).site
+
+
+def _model_of(report: ReadingReport) -> ModelInfo | None:
+    """The model that scored the reading's automatic result (None if scored by hand)."""
+    auto = report.automatic_result
+    if auto is None or auto.model == UNKNOWN_MODEL:
+        return None
+    return auto.model
 
 
 def reading_sr(report: ReadingReport, source: Dataset | None = None, *,
                previous: Dataset | None = None) -> Dataset:
     """The reading as a Comprehensive SR holding a TID 1500 Measurement Report.
 
-    One measurement group per SIOPEN segment (final grade 0-6 and, when known, the automatic
-    grade, each coded in the private scheme ``99MIBGS``, with its SNOMED CT finding site,
-    laterality and proximal/distal modifier), one per Curie segment, one with both totals,
-    and one planar ROI group per automatic lesion (a POINT on the referenced anterior NM
-    frame). The reader is the person observer, mibgscore the device observer. A signed
+    One measurement group per SIOPEN segment (final grade and, when known, the automatic
+    grade, each coded in the private scheme ``99MIBGS``, with the SNOMED CT finding site,
+    laterality and proximal/distal modifier its segment table gives), one per Curie segment,
+    one with both totals, and one planar ROI group per automatic lesion (a POINT on the
+    referenced anterior NM frame). The reader is the person observer, mibgscore the device
+    observer; the model that scored the study (``result.model``) is the device's model name
+    (``"<name> <version>"``) and, with its SHA-256, a parameter of the algorithm
+    identification of every automatic value. A signed
     reading is final, complete and verified (the reader as verifying observer, verified at
     ``signed_at``); an unsigned one is preliminary and unverified.
 
@@ -123,19 +124,26 @@ def reading_sr(report: ReadingReport, source: Dataset | None = None, *,
     def private(code: tuple[str, str]) -> CodedConcept:
         return CodedConcept(code[0], SCHEME, code[1])
 
-    def sct(code: tuple[str, str]) -> CodedConcept:
-        return CodedConcept(code[0], _SCT, code[1])
+    def coded(code: Code | None) -> CodedConcept | None:
+        return None if code is None else CodedConcept(code.value, code.scheme, code.meaning)
 
-    def site(key: str) -> FindingSite:
-        loc, lat, mod = segment_site(key)
-        return FindingSite(anatomic_location=sct(loc),
-                           laterality=None if lat is None else sct(lat),
-                           topographical_modifier=None if mod is None else sct(mod))
+    def sites(scheme: str, key: str) -> list[FindingSite] | None:
+        site = segment_site(key, scheme)
+        if site is None:
+            return None
+        return [FindingSite(anatomic_location=coded(site.location),
+                            laterality=coded(site.laterality),
+                            topographical_modifier=coded(site.modifier))]
 
     evidence = _evidence(report, source)
     no_units = CodedConcept("1", "UCUM", "no units")
     percent = CodedConcept("%", "UCUM", "percent")
-    algorithm = AlgorithmIdentification(name="mibgscore", version=report.software_version)
+    model = _model_of(report)
+    algorithm = AlgorithmIdentification(
+        name="mibgscore", version=report.software_version,
+        parameters=None if model is None else [
+            f"model={model.name}", f"model_version={model.version}",
+            f"model_sha256={model.sha256}"])
 
     observers = {}
     if report.reader:
@@ -147,7 +155,8 @@ def reading_sr(report: ReadingReport, source: Dataset | None = None, *,
         observer_type=codes.DCM.Device,
         observer_identifying_attributes=DeviceObserverIdentifyingAttributes(
             uid=DEVICE_UID, name="mibgscore", manufacturer_name="mibgscore project",
-            model_name="mibgscore"))
+            model_name="mibgscore" if model is None
+            else f"{model.name} {model.version}".strip()[:64]))
     context = ObservationContext(**observers)
 
     auto = report.automatic_result
@@ -162,7 +171,7 @@ def reading_sr(report: ReadingReport, source: Dataset | None = None, *,
         groups.append(MeasurementsAndQualitativeEvaluations(
             tracking_identifier=TrackingIdentifier(
                 uid=generate_uid(), identifier=f"SIOPEN {key}"),
-            finding_sites=[site(key)], measurements=measurements))
+            finding_sites=sites("siopen", key), measurements=measurements))
     for key in CURIE_KEYS:
         measurements = [Measurement(name=private(CODE_CURIE_SEGMENT),
                                     value=report.curie[key], unit=no_units)]
@@ -173,7 +182,7 @@ def reading_sr(report: ReadingReport, source: Dataset | None = None, *,
         groups.append(MeasurementsAndQualitativeEvaluations(
             tracking_identifier=TrackingIdentifier(
                 uid=generate_uid(), identifier=f"Curie {key}"),
-            measurements=measurements))
+            finding_sites=sites("curie", key), measurements=measurements))
     groups.append(MeasurementsAndQualitativeEvaluations(
         tracking_identifier=TrackingIdentifier(uid=generate_uid(), identifier="Totals"),
         measurements=[
@@ -217,7 +226,8 @@ def reading_sr(report: ReadingReport, source: Dataset | None = None, *,
             referenced_region=region,
             finding_type=CodedConcept("52988006", _SCT, "Lesion"),
             algorithm_id=algorithm,
-            finding_sites=[site(lesion.segment)] if lesion.segment in SIOPEN_KEYS else None,
+            finding_sites=sites("siopen", lesion.segment) if lesion.segment in SIOPEN_KEYS
+            else None,
             measurements=measurements,
             qualitative_evaluations=[QualitativeEvaluation(
                 name=private(CODE_LESION_KIND), value=private(kind))]))

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.anatomy.grades import Grades
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, load_scheme
 from mibgscore.io.types import Scan
 from mibgscore.result import Finding
 
@@ -17,7 +18,7 @@ CATEGORY_TOTALS: dict[str, tuple[int, int]] = {
     "normal": (0, 0),
     "limited": (1, 3),
     "moderate": (4, 16),
-    "extensive": (17, 72),
+    "extensive": (17, load_scheme("siopen").max_total),
 }
 """Inclusive range of the SIOPEN total of each category."""
 
@@ -40,7 +41,7 @@ class SimulationParams:
     category_weights : tuple of float
         Weights of normal, limited, moderate, extensive when no category is asked for.
     forced_grade : int or None
-        Test mode: every SIOPEN segment is given this grade (0-6).
+        Test mode: every SIOPEN segment is given this grade (0 to the scheme's ``max_grade``).
     grades : dict of str to int, optional
         Test mode: these SIOPEN grades for the segments named (the others 0); wins over
         ``forced_grade``. A grade is not reached when the segment has no room for the foci.
@@ -62,11 +63,15 @@ class SimulationParams:
         lo, hi = self.age_years
         if not 0.5 <= lo <= hi <= 16.0:
             raise ValueError(f"age range {self.age_years} is not within 0.5-16 years")
-        if self.forced_grade is not None and not 0 <= self.forced_grade <= 6:
-            raise ValueError(f"forced grade {self.forced_grade} is not 0-6")
-        if self.grades is not None and any(
-                k not in SIOPEN_KEYS or not 0 <= g <= 6 for k, g in self.grades.items()):
-            raise ValueError(f"grades {self.grades} name unknown segments or grades")
+        top = load_scheme("siopen").max_grade
+        if self.forced_grade is not None and not 0 <= self.forced_grade <= top:
+            raise ValueError(f"forced grade {self.forced_grade} is not 0-{top}")
+        if self.grades is not None:
+            try:
+                Grades("siopen", {**Grades.zeros("siopen"), **self.grades})
+            except ValueError as exc:
+                raise ValueError(f"grades {self.grades} name unknown segments or grades "
+                                 f"({exc})") from None
         if len(self.category_weights) != 4 or min(self.category_weights) < 0:
             raise ValueError("category_weights needs four non-negative weights")
 
@@ -117,9 +122,9 @@ class Truth:
     Attributes
     ----------
     siopen : dict of str to int
-        SIOPEN grade (0-6) per segment, in ``SIOPEN_KEYS`` order.
+        SIOPEN grade (0 to the scheme's ``max_grade``) per segment, in ``SIOPEN_KEYS`` order.
     curie : dict of str to int
-        Curie grade (0-3) per segment, in ``CURIE_KEYS`` order (soft tissue included).
+        Curie grade per segment, in ``CURIE_KEYS`` order (soft tissue included).
     category : str
         ``normal``, ``limited``, ``moderate`` or ``extensive`` (from the SIOPEN total).
     lesions : list of TruthLesion
@@ -163,22 +168,30 @@ class Truth:
     def __post_init__(self) -> None:
         if tuple(self.siopen) != SIOPEN_KEYS or tuple(self.curie) != CURIE_KEYS:
             raise ValueError("truth grades must list every segment key in report order")
-        if any(not 0 <= g <= 6 for g in self.siopen.values()):
-            raise ValueError(f"SIOPEN grades {self.siopen}")
-        if any(not 0 <= g <= 3 for g in self.curie.values()):
-            raise ValueError(f"Curie grades {self.curie}")
+        Grades("siopen", self.siopen)  # raises on a grade outside the scale
+        Grades("curie", self.curie)
         if self.category not in CATEGORIES:
             raise ValueError(f"category {self.category!r}")
 
     @property
+    def siopen_grades(self) -> Grades:
+        """The true SIOPEN grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
+        return Grades("siopen", self.siopen)
+
+    @property
+    def curie_grades(self) -> Grades:
+        """The true Curie grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
+        return Grades("curie", self.curie)
+
+    @property
     def siopen_total(self) -> int:
-        """SIOPEN total, 0-72."""
-        return sum(self.siopen.values())
+        """SIOPEN total, 0 to the scheme's maximum (72)."""
+        return self.siopen_grades.total
 
     @property
     def curie_total(self) -> int:
-        """Curie total, 0-30."""
-        return sum(self.curie.values())
+        """Curie total, 0 to the scheme's maximum (30)."""
+        return self.curie_grades.total
 
 
 @dataclass(frozen=True, eq=False)

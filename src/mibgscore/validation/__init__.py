@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["read_readings", "score_cohort", "validate"]
+__all__ = ["ValidateOptions", "read_readings", "score_cohort", "validate"]
 
 
 def __getattr__(name: str):  # lazy: `import mibgscore.validation` stays light
@@ -10,10 +10,10 @@ def __getattr__(name: str):  # lazy: `import mibgscore.validation` stays light
         from mibgscore.validation.batch import score_cohort
 
         return score_cohort
-    if name == "validate":
-        from mibgscore.validation.compare import validate
+    if name in ("validate", "ValidateOptions"):
+        from mibgscore.validation import compare
 
-        return validate
+        return getattr(compare, name)
     if name == "read_readings":
         from mibgscore.validation.readings import read_readings
 

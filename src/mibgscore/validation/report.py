@@ -1,4 +1,9 @@
-"""The validation report: one self-contained HTML page (plots embedded), optionally a PDF."""
+"""The validation report: one self-contained HTML page (plots embedded), optionally a PDF.
+
+Rendering only: the values come from :mod:`~mibgscore.validation.cohort`, the measures from
+:mod:`~mibgscore.validation.stats`. The plots are drawn on matplotlib's Agg canvas through the
+object-oriented API, so no global backend is switched and no pyplot state is kept.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.validation.cohort import paired_values
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +41,19 @@ CURIE_NAMES = {
 }
 
 
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
+def _figure(figsize: tuple[float, float]):
+    """A matplotlib Figure on its own Agg canvas (no pyplot, no global backend)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -61,24 +74,10 @@ def _file_png(path: str | Path, max_width: int = 900) -> str | None:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _pairs(cohort, key: str) -> tuple[np.ndarray, np.ndarray]:
-    from mibgscore.validation.compare import _values
-
-    both = [s for s in cohort.studies if cohort.test in s.ratings and cohort.reference in s.ratings]
-    t = _values(both, cohort.test, key)
-    r = _values(both, cohort.reference, key)
-    keep = np.isfinite(t) & np.isfinite(r)
-    return t[keep], r[keep]
-
-
 def _scatter_and_bland_altman(cohort, key: str, title: str, top: int, block: dict) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t, r = _pairs(cohort, key)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
+    t, r = paired_values(cohort, key)
+    fig = _figure((10, 4.2))
+    ax1, ax2 = fig.subplots(1, 2)
     pairs, counts = np.unique(np.stack([r, t], axis=1), axis=0, return_counts=True)
     ax1.plot([0, top], [0, top], color="0.6", lw=1, ls="--", label="identity (perfect agreement)")
     ax1.scatter(pairs[:, 0], pairs[:, 1], s=18 + 14 * (counts - 1), color="#1f5f99", alpha=0.7,
@@ -118,16 +117,11 @@ def _scatter_and_bland_altman(cohort, key: str, title: str, top: int, block: dic
 
 def _confusion_grid(seg_block: dict, names: dict[str, str], max_grade: int, cohort,
                     ncols: int) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     keys = list(seg_block["per_segment"])
     nrows = int(np.ceil(len(keys) / ncols))
     size = 2.3 if max_grade == 6 else 2.0
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + 0.35) * nrows + 0.4),
-                             squeeze=False)
+    fig = _figure((size * ncols, (size + 0.35) * nrows + 0.4))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat[len(keys):]:
         ax.axis("off")
     for ax, key in zip(axes.flat, keys, strict=False):
@@ -154,13 +148,9 @@ def _confusion_grid(seg_block: dict, names: dict[str, str], max_grade: int, coho
 
 
 def _kappa_forest(seg_block: dict, names: dict[str, str]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     keys = list(seg_block["per_segment"])
-    fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(keys) + 1.0))
+    fig = _figure((6.5, 0.32 * len(keys) + 1.0))
+    ax = fig.subplots()
     for i, key in enumerate(keys):
         b = seg_block["per_segment"][key]
         k, ci = b["weighted_kappa"], b["weighted_kappa_ci"]
@@ -184,15 +174,11 @@ def _kappa_forest(seg_block: dict, names: dict[str, str]) -> str:
 
 
 def _readers_plot(readers: dict) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = [(f"{p['a']} vs {p['b']}", p, "#7f8c8d") for p in readers["pairs"]]
     rows += [(f"{p['a']} vs {p['b']}", p, "#1f5f99") for p in readers.get("software_vs_readers",
                                                                            [])]
-    fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(rows) + 1.0))
+    fig = _figure((6.5, 0.4 * len(rows) + 1.0))
+    ax = fig.subplots()
     for i, (_label, p, color) in enumerate(rows):
         y = len(rows) - i
         ci = p.get("icc_a1_ci") or [None, None]
@@ -280,8 +266,13 @@ def _discordant_context(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def render_html(metrics: dict[str, Any], discordant: list[dict[str, Any]], cohort,
-                *, notes: list[str] | None = None) -> str:
-    """The report as one HTML string, plots embedded as PNG data URIs."""
+                *, notes: list[str] | None = None, scoring_notes: list[str] | None = None
+                ) -> str:
+    """The report as one HTML string, plots embedded as PNG data URIs.
+
+    ``notes`` say how the reference file was read; ``scoring_notes`` what to know about the
+    segment tables and models that scored the automatic results.
+    """
     import jinja2
 
     from mibgscore import __version__
@@ -308,6 +299,7 @@ def render_html(metrics: dict[str, Any], discordant: list[dict[str, Any]], cohor
     return template.render(
         m=metrics, fig=figures, test=cohort.test, reference=cohort.reference,
         discordant=_discordant_context(discordant), notes=notes or [],
+        scoring_notes=scoring_notes or [],
         siopen_names=SIOPEN_NAMES, curie_names=CURIE_NAMES,
         icc_words=_describe_icc, kappa_words=_describe_kappa,
         version=__version__, today=dt.date.today().isoformat(),
@@ -315,8 +307,8 @@ def render_html(metrics: dict[str, Any], discordant: list[dict[str, Any]], cohor
 
 
 def write_report(metrics: dict[str, Any], discordant: list[dict[str, Any]], cohort,
-                 out_dir: Path, *, pdf: bool = False, notes: list[str] | None = None
-                 ) -> dict[str, str]:
+                 out_dir: Path, *, pdf: bool = False, notes: list[str] | None = None,
+                 scoring_notes: list[str] | None = None) -> dict[str, str]:
     """Write ``report.html`` (and ``report.pdf`` with ``pdf``) into ``out_dir``.
 
     Returns
@@ -324,7 +316,7 @@ def write_report(metrics: dict[str, Any], discordant: list[dict[str, Any]], coho
     dict
         ``{"report": path, "pdf": path}`` for what was written.
     """
-    html = render_html(metrics, discordant, cohort, notes=notes)
+    html = render_html(metrics, discordant, cohort, notes=notes, scoring_notes=scoring_notes)
     target = Path(out_dir) / "report.html"
     target.write_text(html, encoding="utf-8")
     outputs = {"report": str(target)}
