@@ -109,6 +109,21 @@ class ScoreEvidence:
         """Binning of the working grid (1: none; 2: 2 x 2 pixels summed)."""
         return self.body.grid.factor
 
+    @classmethod
+    def of(cls, body: Body, skeleton: Skeleton, uptake: NormalUptake, lesions: SkeletalLesions,
+           grades: ScanGrades, siopen: SegmentScheme, curie: SegmentScheme,
+           stage_seconds: dict[str, float]) -> ScoreEvidence:
+        """The evidence of the stages' outputs, its maps carried to the scan's own frame."""
+        grid = body.grid
+        return cls(
+            body=body, skeleton=skeleton, uptake=uptake, lesions=lesions,
+            siopen_map=grid.to_original_map(skeleton.segment_map(siopen)),
+            curie_map=grid.to_original_map(skeleton.segment_map(curie)),
+            siopen_keys=siopen.keys, curie_keys=curie.keys,
+            lesion_mask=grid.to_original_map(_lesion_mask(lesions, grades, grid)),
+            finding_mask=grid.to_original_map(uptake.mask), siopen_segments=grades.siopen,
+            curie_segments=grades.curie, stage_seconds=stage_seconds)
+
 
 def _scheme(value: SegmentScheme | str | Path | None, default: str, keys: tuple[str, ...]
             ) -> SegmentScheme:
@@ -145,9 +160,8 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
     Returns
     -------
     ScoreResult
-        Grades, totals, per-segment confidence, lesions and findings with (row, col) in the
-        scan's anterior pixel grid, warnings, wall time, the model that scored it, and
-        ``evidence`` (ScoreEvidence).
+        Grades, confidence, lesions and findings ((row, col) in the scan's anterior pixel
+        grid), warnings, wall time, the model that scored it, and ``evidence``.
 
     Raises
     ------
@@ -173,15 +187,8 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
         lesions = detector.find(views, bones, uptake)
     with _timed(stage, "grading"):
         grades = grade_scan(bones, lesions, len(uptake.soft_tissue), siopen_s, curie_s)
-    grid = body.grid
-    evidence = ScoreEvidence(
-        body=body, skeleton=skeleton, uptake=uptake, lesions=lesions,
-        siopen_map=grid.to_original_map(skeleton.segment_map(siopen_s)),
-        curie_map=grid.to_original_map(skeleton.segment_map(curie_s)),
-        siopen_keys=siopen_s.keys, curie_keys=curie_s.keys,
-        lesion_mask=grid.to_original_map(_lesion_mask(lesions, grades, grid)),
-        finding_mask=grid.to_original_map(uptake.mask), siopen_segments=grades.siopen,
-        curie_segments=grades.curie, stage_seconds=stage)
+    evidence = ScoreEvidence.of(body, skeleton, uptake, lesions, grades, siopen_s, curie_s,
+                                stage)
     seconds = time.perf_counter() - t0
     logger.debug("stages (s): %s; total %.3f",
                  ", ".join(f"{k} {v:.3f}" for k, v in stage.items()), seconds)
@@ -190,8 +197,8 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
         siopen={e.key: e.grade for e in grades.siopen},
         siopen_confidence={e.key: e.confidence for e in grades.siopen},
         curie={e.key: e.grade for e in grades.curie},
-        lesions=_lesions(lesions, grades, siopen_s, grid),
-        findings=_findings(uptake, grid),
+        lesions=_lesions(lesions, grades, siopen_s, body.grid),
+        findings=_findings(uptake, body.grid),
         warnings=[*detector_notes, *_warnings(scan, body, skeleton, params)],
         seconds=seconds, evidence=evidence, model=detector.model,
         schemes={"siopen": siopen_s.name, "curie": curie_s.name})

@@ -28,7 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the schema this code writes."""
 
 STATUSES = ("new", "scoring", "scored", "in_review", "signed", "amending", "amended", "failed")
@@ -71,7 +71,9 @@ class Study(Base):
 
     __tablename__ = "studies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    # mibgscore.io.keys.study_key: SHA-256 hex, all 64 characters (schema version 3 widened
+    # the column; older 16-character keys are replaced at start, see storage.rekey_old_studies)
+    key: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     study_uid: Mapped[str | None] = mapped_column(String(128), nullable=True)
     patient_id: Mapped[str | None] = mapped_column(String(128), index=True, nullable=True)
     patient_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
@@ -123,7 +125,17 @@ def _v2_session_epoch(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0"))
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_session_epoch}
+def _v3_study_key_sha256(conn: Connection) -> None:
+    """Version 3: studies.key holds a 64-character SHA-256 key (``mibgscore.io.keys``).
+
+    SQLite does not enforce VARCHAR lengths, so only other databases need the change.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.execute(text('ALTER TABLE studies ALTER COLUMN "key" TYPE VARCHAR(64)'))
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_session_epoch,
+                                                       3: _v3_study_key_sha256}
 """Schema changes after version 1: ``MIGRATIONS[n](conn)`` brings version n - 1 to n."""
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from mibgscore.app.db import User
-from mibgscore.app.service import Store, add_user
+from mibgscore.app.storage import Store
+from mibgscore.app.users import add_user
 
 logger = logging.getLogger(__name__)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
 
 import typer
 
-from mibgscore.cli.score import LESIONS_HELP
+from mibgscore.cli.score import Detector, lesions_option
 
 SEGMENTS_HELP = ("A centre's SIOPEN or Curie segment table (TOML); may be given twice, once per "
                  "scheme.")
@@ -80,8 +79,7 @@ def register(app: typer.Typer) -> None:
             file_okay=False),
         force: bool = typer.Option(
             False, "--force", help="Score studies whose tracer is not MIBG (a bone scan, say)."),
-        lesions: Literal["auto", "learned", "classic"] = typer.Option(
-            "auto", "--lesions", help=LESIONS_HELP),
+        lesions: Detector = lesions_option(),  # type: ignore[valid-type]
         segments: list[Path] | None = typer.Option(
             None, "--segments", help=SEGMENTS_HELP, exists=True, dir_okay=False),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
@@ -103,7 +101,7 @@ def register(app: typer.Typer) -> None:
         with progress_bar("scoring", enabled=not quiet) as progress:
             summary = score_cohort(paths, out, workers=workers, scheduler=scheduler,
                                    overlay_dir=overlay_dir, force=force,
-                                   params=ScoreParams(lesion_method=lesions),
+                                   params=ScoreParams(lesion_method=Detector(lesions).value),
                                    siopen_scheme=siopen_scheme, curie_scheme=curie_scheme,
                                    progress=progress)
         if json_out:

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.anatomy.grades import Grades
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
 from mibgscore.errors import ReadingsFileError
 
 logger = logging.getLogger(__name__)
@@ -62,27 +63,10 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "siopen_total": ("siopen_total", "total_siopen", "siopen", "siopen_score", "score_siopen",
                      "total", "score_total", "total_score"),
     "curie_total": ("curie_total", "total_curie", "curie", "curie_score", "score_curie"),
-    "skull": ("skull", "crane", "cranium", "skull_face", "tete"),
-    "thoracic_cage": ("thoracic_cage", "thorax", "cage_thoracique", "chest", "gril_costal",
-                      "thoracic"),
-    "spine": ("spine", "rachis", "colonne", "colonne_vertebrale", "vertebrae", "vertebres"),
-    "pelvis": ("pelvis", "bassin", "pelvic"),
 }
-_CURIE_ALIASES: dict[str, tuple[str, ...]] = {
-    "head": ("head", "tete", "crane", "skull"),
-    "cervical_thoracic_spine": ("cervical_thoracic_spine", "cervicothoracic_spine",
-                                "rachis_cervical_thoracique", "rachis_cervico_dorsal",
-                                "rachis_cervico_thoracique", "cervical_spine_thoracic_spine"),
-    "ribs_sternum": ("ribs_sternum", "ribs", "cotes", "cotes_sternum", "thorax"),
-    "lumbar_sacral_spine": ("lumbar_sacral_spine", "lumbosacral_spine", "rachis_lombaire_sacre",
-                            "rachis_lombo_sacre", "rachis_lombosacre"),
-    "pelvis": ("pelvis", "bassin"),
-    "upper_arms": ("upper_arms", "upper_arm", "humerus", "bras"),
-    "forearms_hands": ("forearms_hands", "forearms", "avant_bras_mains", "avant_bras"),
-    "thighs": ("thighs", "thigh", "femurs", "femur", "cuisses"),
-    "legs_feet": ("legs_feet", "legs", "jambes_pieds", "jambes"),
-    "soft_tissue": ("soft_tissue", "soft_tissues", "tissus_mous", "parties_molles"),
-}
+"""Header names of the columns that are not segments (segment names come from the tables)."""
+_CURIE_PREFIXES = ("curie_", "c_", "curie_score_")
+"""How a Curie segment's column is told from a SIOPEN one (``curie_<name>``)."""
 _SIDE = {"right": "right", "rt": "right", "r": "right", "droit": "right", "droite": "right",
          "dt": "right", "left": "left", "lt": "left", "l": "left", "gauche": "left", "g": "left"}
 _LIMB = {"upper": "upper", "sup": "upper", "superieur": "upper", "superior": "upper",
@@ -99,16 +83,43 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
-_LOOKUP: dict[str, str] = {}
-for _key, _names in _ALIASES.items():
-    for _name in _names:
-        _LOOKUP.setdefault(_name, _key)
-for _key, _names in _CURIE_ALIASES.items():
-    for _name in _names:
-        for _prefix in ("curie_", "c_", "curie_score_"):
-            _LOOKUP.setdefault(_prefix + _name, f"curie_{_key}")
-for _key in SIOPEN_KEYS:
-    _LOOKUP.setdefault(_key, _key)
+def _limb_signature(tokens: list[str]) -> tuple[str, str, str] | None:
+    """(side, limb, part) of a limb segment's name, or None when the words are not only a
+    side, a limb and a part (``["l", "lower", "prox"]`` -> ``("left", "lower", "proximal")``)."""
+    tokens = [t for t in tokens if t and t not in _FILLER]
+    if not tokens or not all(t in _SIDE or t in _LIMB or t in _PART for t in tokens):
+        return None
+    sides = {_SIDE[t] for t in tokens if t in _SIDE}
+    limbs = {_LIMB[t] for t in tokens if t in _LIMB}
+    parts = {_PART[t] for t in tokens if t in _PART}
+    if len(sides) == len(limbs) == len(parts) == 1:
+        return sides.pop(), limbs.pop(), parts.pop()
+    return None
+
+
+def _lookups() -> tuple[dict[str, str], dict[tuple[str, str, str], str]]:
+    """Header name -> column, from ``_ALIASES`` and the bundled segment tables (key, English
+    and French names, aliases; Curie names behind ``_CURIE_PREFIXES``), and limb signature ->
+    SIOPEN key (for free-form limb headers such as "R upper limb, prox.")."""
+    lookup: dict[str, str] = {}
+    for key, names in _ALIASES.items():
+        for name in names:
+            lookup.setdefault(name, key)
+    limbs: dict[tuple[str, str, str], str] = {}
+    for seg in load_scheme("siopen").segments:
+        for name in seg.header_names:
+            lookup.setdefault(_norm(name), seg.key)
+            signature = _limb_signature(_norm(name).split("_"))
+            if signature is not None:
+                limbs.setdefault(signature, seg.key)
+    for seg in load_scheme("curie").segments:
+        for name in seg.header_names:
+            for prefix in _CURIE_PREFIXES:
+                lookup.setdefault(prefix + _norm(name), f"curie_{seg.key}")
+    return lookup, limbs
+
+
+_LOOKUP, _LIMBS = _lookups()
 
 
 def canonical_name(header: str) -> str | None:
@@ -126,14 +137,8 @@ def canonical_name(header: str) -> str | None:
     norm = _norm(header)
     if norm in _LOOKUP:
         return _LOOKUP[norm]
-    tokens = [t for t in norm.split("_") if t and t not in _FILLER]
-    sides = {_SIDE[t] for t in tokens if t in _SIDE}
-    limbs = {_LIMB[t] for t in tokens if t in _LIMB}
-    parts = {_PART[t] for t in tokens if t in _PART}
-    known = all(t in _SIDE or t in _LIMB or t in _PART for t in tokens)
-    if known and len(sides) == len(limbs) == len(parts) == 1:
-        return f"{sides.pop()}_{limbs.pop()}_limb_{parts.pop()}"
-    return None
+    signature = _limb_signature(norm.split("_"))
+    return None if signature is None else _LIMBS.get(signature)
 
 
 def _column_letter(index: int) -> str:
@@ -280,7 +285,8 @@ def _map_headers(headers: list[str], path: Path) -> tuple[dict[str, str], list[s
                 continue
             raise ReadingsFileError(
                 f"column {letter} is headed {header!r}, which is not a known column; expected "
-                "patient_id, study_date, study_uid, reader, the 12 SIOPEN segment keys "
+                f"patient_id, study_date, study_uid, reader, the {len(SIOPEN_KEYS)} SIOPEN "
+                "segment keys "
                 f"({', '.join(SIOPEN_KEYS)}), siopen_total, curie_<segment>, curie_total "
                 "(or, in long form, segment and grade).", path)
         if name in seen:
@@ -323,8 +329,17 @@ def _parse_date(value: Any, path: Path, row: int, column: str) -> str | None:
                             "written YYYY-MM-DD (e.g. 2024-03-15).", path)
 
 
+def _scheme_of(column: str) -> SegmentScheme | None:
+    """The scheme whose grade a column holds (None for totals)."""
+    if column in SIOPEN_KEYS:
+        return load_scheme("siopen")
+    if column in CURIE_COLUMNS:
+        return load_scheme("curie")
+    return None
+
+
 def _parse_grade(value: Any, path: Path, row: int, column: str, key: str,
-                 high: int | None) -> int | None:
+                 scheme: SegmentScheme | None) -> int | None:
     text = _cell_text(value)
     if not text:
         return None
@@ -337,11 +352,10 @@ def _parse_grade(value: Any, path: Path, row: int, column: str, key: str,
         raise ReadingsFileError(f"row {row}, column {column} ({key}): {text!r} is not a "
                                 "whole-number grade.", path)
     grade = int(number)
-    if high is not None and not 0 <= grade <= high:
-        scheme = "Curie" if key.startswith("curie_") else "SIOPEN"
+    if scheme is not None and not 0 <= grade <= scheme.max_grade:
         raise ReadingsFileError(f"row {row} gives {key} grade {grade} (column {column}), but "
-                                f"{scheme} grades run from 0 to {high}.", path)
-    if high is None and grade < 0:
+                                f"{scheme.name} grades run from 0 to {scheme.max_grade}.", path)
+    if scheme is None and grade < 0:
         raise ReadingsFileError(f"row {row}, column {column}: {key} {grade} is negative.", path)
     return grade
 
@@ -380,11 +394,11 @@ def _wide(frame, mapping: dict[str, str], path: Path, reader: str):
     if len(siopen_given) != len(SIOPEN_KEYS):
         missing = [k for k in SIOPEN_KEYS if k not in letters]
         raise ReadingsFileError(f"the SIOPEN column(s) {', '.join(missing)} are missing; a "
-                                "wide-form file gives all 12 segments.", path)
+                                f"wide-form file gives all {len(SIOPEN_KEYS)} segments.", path)
     if curie_given and len(curie_given) != len(CURIE_COLUMNS):
         missing = [k for k in CURIE_COLUMNS if k not in letters]
         raise ReadingsFileError(f"the Curie column(s) {', '.join(missing)} are missing; give "
-                                "all 10 Curie segments or none.", path)
+                                f"all {len(CURIE_COLUMNS)} Curie segments or none.", path)
     records = []
     for pos, (_, series) in enumerate(frame.iterrows()):
         row = int(series.name) + 2 if isinstance(series.name, (int, np.integer)) else pos + 2
@@ -395,8 +409,7 @@ def _wide(frame, mapping: dict[str, str], path: Path, reader: str):
         for key in GRADE_COLUMNS:
             if key not in cells:
                 continue
-            high = 6 if key in SIOPEN_KEYS else 3 if key in CURIE_COLUMNS else None
-            rec[key] = _parse_grade(cells[key], path, row, letters[key], key, high)
+            rec[key] = _parse_grade(cells[key], path, row, letters[key], key, _scheme_of(key))
         _complete_scheme(rec, SIOPEN_KEYS, "siopen_total", path, row, letters, required=True)
         if curie_given:
             _complete_scheme(rec, CURIE_COLUMNS, "curie_total", path, row, letters,
@@ -417,11 +430,19 @@ def _complete_scheme(rec: dict[str, Any], keys: tuple[str, ...], total_key: str,
             raise ReadingsFileError(f"row {row} gives {total_key} {rec[total_key]} but no "
                                     "segment grades.", path)
         return
-    total = sum(rec[k] for k in keys)
+    total = _segment_total(rec, keys)
     if rec[total_key] is not None and rec[total_key] != total:
         raise ReadingsFileError(f"row {row} gives {total_key} {rec[total_key]}, but its "
                                 f"segments sum to {total}.", path)
     rec[total_key] = total
+
+
+def _segment_total(rec: dict[str, Any], columns: tuple[str, ...]) -> int:
+    """Total of one reading's grades in ``columns`` (SIOPEN keys or Curie columns), checked
+    against their scheme."""
+    scheme = _scheme_of(columns[0])
+    assert scheme is not None
+    return Grades(scheme, dict(zip(scheme.keys, (rec[c] for c in columns), strict=True))).total
 
 
 def _long_to_wide(frame, mapping: dict[str, str], path: Path, reader: str):
@@ -450,8 +471,7 @@ def _long_to_wide(frame, mapping: dict[str, str], path: Path, reader: str):
                 f"row {row}, column {letters['segment']}: segment {segment_text!r} is neither a "
                 f"SIOPEN key ({', '.join(SIOPEN_KEYS)}) nor a Curie key "
                 f"({', '.join(CURIE_COLUMNS)}), nor siopen_total/curie_total.", path)
-        high = 6 if key in SIOPEN_KEYS else 3 if key in CURIE_COLUMNS else None
-        grade = _parse_grade(cells["grade"], path, row, letters["grade"], key, high)
+        grade = _parse_grade(cells["grade"], path, row, letters["grade"], key, _scheme_of(key))
         if grade is None:
             raise ReadingsFileError(f"row {row}, column {letters['grade']}: no grade for {key}.",
                                     path)
@@ -470,13 +490,15 @@ def _long_to_wide(frame, mapping: dict[str, str], path: Path, reader: str):
         missing = [k for k in SIOPEN_KEYS if rec[k] is None]
         if missing:
             raise ReadingsFileError(f"the reading of {label} lacks {', '.join(missing)}; long "
-                                    "form needs a row for each of the 12 SIOPEN segments.",
+                                    f"form needs a row for each of the {len(SIOPEN_KEYS)} "
+                                    "SIOPEN segments.",
                                     path)
         _check_total(rec, SIOPEN_KEYS, "siopen_total", path, label)
         curie_missing = [k for k in CURIE_COLUMNS if rec[k] is None]
         if len(curie_missing) not in (0, len(CURIE_COLUMNS)):
             raise ReadingsFileError(f"the reading of {label} lacks {', '.join(curie_missing)}; "
-                                    "give all 10 Curie segments or none.", path)
+                                    f"give all {len(CURIE_COLUMNS)} Curie segments or none.",
+                                    path)
         if not curie_missing:
             _check_total(rec, CURIE_COLUMNS, "curie_total", path, label)
         elif rec["curie_total"] is not None:
@@ -488,7 +510,7 @@ def _long_to_wide(frame, mapping: dict[str, str], path: Path, reader: str):
 
 def _check_total(rec: dict[str, Any], keys: tuple[str, ...], total_key: str, path: Path,
                  label: str) -> None:
-    total = sum(rec[k] for k in keys)
+    total = _segment_total(rec, keys)
     if rec[total_key] is not None and rec[total_key] != total:
         raise ReadingsFileError(f"the reading of {label} gives {total_key} {rec[total_key]}, "
                                 f"but its segments sum to {total}.", path)

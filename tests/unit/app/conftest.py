@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mibgscore.app import AppSettings, create_app
-from mibgscore.app.service import add_user
+from mibgscore.app.users import add_user
 
 from ._studies import fake_scorer, write_study
 

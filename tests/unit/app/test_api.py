@@ -135,7 +135,7 @@ def test_upload_refuses_non_dicom_and_oversize(tmp_path, dicom_dir):
     settings = AppSettings(data_dir=tmp_path / "small", score_in_background=False,
                            max_upload_mb=0.05)
     app = create_app(settings, scorer=fake_scorer())
-    from mibgscore.app.service import add_user
+    from mibgscore.app.users import add_user
 
     add_user(app.state.store, "alice", PASSWORD)
     c = logged_in(app, "alice")

@@ -49,7 +49,7 @@ def test_watched_import_folder(tmp_path, dicom_dir):
     settings = AppSettings(data_dir=tmp_path / "data", import_dir=inbox,
                            import_poll_seconds=0.2)
     app = create_app(settings, scorer=fake_scorer())
-    from mibgscore.app.service import add_user
+    from mibgscore.app.users import add_user
 
     add_user(app.state.store, "alice", "correct horse 1")
     c = logged_in(app, "alice")
@@ -95,7 +95,7 @@ def test_scoring_queue_reports_position_and_progress(tmp_path, dicom_dir):
         return inner(scan)
 
     app = create_app(AppSettings(data_dir=tmp_path / "data"), scorer=slow)
-    from mibgscore.app.service import add_user
+    from mibgscore.app.users import add_user
 
     from .conftest import upload
 
@@ -134,7 +134,7 @@ def test_failed_scoring_is_shown_and_the_queue_goes_on(tmp_path, dicom_dir):
 
     app = create_app(AppSettings(data_dir=tmp_path / "data", score_in_background=False),
                      scorer=broken)
-    from mibgscore.app.service import add_user
+    from mibgscore.app.users import add_user
 
     from .conftest import upload
 
@@ -192,7 +192,7 @@ def test_schema_version_1_is_migrated(tmp_path):
     con.commit()
     con.close()
     app = create_app(AppSettings(data_dir=data, score_in_background=False))
-    from mibgscore.app.service import add_user
+    from mibgscore.app.users import add_user
 
     add_user(app.state.store, "alice", "correct horse 1")
     c = logged_in(app, "alice")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mibgscore.app import AppSettings, create_app
-from mibgscore.app.service import add_user
+from mibgscore.app.users import add_user
 
 from ._studies import fake_scorer
 from .conftest import logged_in, upload
