@@ -17,6 +17,7 @@ from mibgscore.anatomy._draw import BoneCanvas
 from mibgscore.anatomy._grid import block_mean, outline_factor
 from mibgscore.anatomy._outline import Outline, measure_outline
 from mibgscore.anatomy.bones import BONE_LABEL, BONES
+from mibgscore.anatomy.grid import WorkGrid
 from mibgscore.anatomy.types import Body, Skeleton
 
 logger = logging.getLogger(__name__)
@@ -92,8 +93,9 @@ def fit_skeleton(body: Body, *, age_years: float | None = None, height_cm: float
         outside = ~body.mask
         labels[outside] = 0
         position[outside] = np.nan
-    off = (f - 1) / 2.0
-    lm = {k: (r * f + off, c * f + off) for k, (r, c) in outline.landmarks.items()}
+    coarse = WorkGrid(f, body.shape, False, body.spacing_mm)
+    lm = {k: tuple(float(v) for v in coarse.to_canonical(r, c))
+          for k, (r, c) in outline.landmarks.items()}
     logger.debug("skeleton: factor %d, confidence %.2f", f, outline.confidence)
     return Skeleton(bone_labels=labels, bone_position=position, landmarks=lm,
                     confidence=float(np.clip(outline.confidence, 0.0, 1.0)),

@@ -24,6 +24,11 @@ def register(app: typer.Typer) -> None:
                                         help="Watch this folder and import new DICOM files."),
         max_upload_mb: float = typer.Option(200.0, "--max-upload-mb",
                                             help="Largest upload accepted, in MiB."),
+        segments: list[Path] | None = typer.Option(
+            None, "--segments", help="A centre's SIOPEN or Curie segment table (TOML), used to "
+            "score and read instead of the bundled one; may be given twice, once per scheme "
+            "(default: the tables named in $MIBGSCORE_SEGMENTS).", exists=True,
+            dir_okay=False),
     ) -> None:
         """Start the web reading interface (worklist, viewer, sign-off, follow-up, exports)."""
         import logging
@@ -32,8 +37,9 @@ def register(app: typer.Typer) -> None:
 
         from mibgscore.app import AppSettings, create_app, load_demo
 
-        settings = AppSettings(data_dir=data_dir, database_url=database_url,
-                               import_dir=import_dir, max_upload_mb=max_upload_mb)
+        settings = AppSettings.from_environment(
+            data_dir=data_dir, database_url=database_url, import_dir=import_dir,
+            max_upload_mb=max_upload_mb, segments=segments or None)
         if import_dir is not None:
             import_dir.mkdir(parents=True, exist_ok=True)
         web = create_app(settings)
@@ -45,6 +51,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"data folder: {data_dir.resolve()}"
                    + (f" (database {database_url.split('@')[-1]})" if database_url else ""))
         typer.echo(f"mibgscore web interface: {url}")
+        if settings.segments:
+            schemes = web.state.store.schemes
+            typer.echo(f"segment tables: {schemes.siopen.name} (SIOPEN), "
+                       f"{schemes.curie.name} (Curie)")
         if password:
             typer.echo(f"demo account: user 'demo', password '{password}'")
         typer.echo("stop with Ctrl+C.")
