@@ -20,7 +20,7 @@ from mibgscore.anatomy.types import Body, Skeleton
 from mibgscore.errors import SchemeError
 from mibgscore.grading.segments import ScanGrades, SegmentEvidence, grade_scan
 from mibgscore.io.types import Scan
-from mibgscore.lesions.detector import resolve_detector
+from mibgscore.lesions.registry import resolve_detector
 from mibgscore.lesions.types import SkeletalLesions
 from mibgscore.result import Finding, Lesion, ScoreResult
 from mibgscore.uptake.images import working_views

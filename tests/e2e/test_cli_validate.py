@@ -70,3 +70,47 @@ def test_templates_are_written(tmp_path):
     names = sorted(p.name for p in (tmp_path / "t").iterdir())
     assert names == ["readings_long_template.csv", "readings_wide_template.csv",
                      "readings_wide_template.xlsx"]
+
+
+def test_validate_finds_the_overlays_that_score_wrote(tmp_path):
+    """`score --overlay DIR` and `validate --overlay DIR` share one naming rule."""
+    from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+    from mibgscore.simulate import write_studies
+
+    write_studies(tmp_path / "sim", 2, seed=13)
+    proc = _cli("score", tmp_path / "sim", "--json", "--overlay", tmp_path / "ov")
+    assert proc.returncode == 0, proc.stderr
+    scored = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert len(scored) == 2 and len(list((tmp_path / "ov").glob("*.png"))) == 2
+    auto, readings = [], []
+    for d in scored:
+        row = {"study_uid": d["study_uid"], "file": d["file"], **d["siopen"]["segments"],
+               **{f"curie_{k}": v for k, v in d["curie"]["segments"].items()}}
+        auto.append(row)
+        readings.append({**row, "reader": "Dr A", "skull": (row["skull"] + 1) % 7})
+    assert set(SIOPEN_KEYS) <= set(auto[0]) and f"curie_{CURIE_KEYS[0]}" in auto[0]
+    write_wide_csv(auto, tmp_path / "results.csv")
+    write_wide_csv(readings, tmp_path / "readings.csv")
+    proc = _cli("validate", "--auto", tmp_path / "results.csv", "--reference",
+                tmp_path / "readings.csv", "--overlay", tmp_path / "ov", "--out", tmp_path / "v",
+                "--resamples", 100)
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "v" / "report.html").read_text()
+    assert html.count('alt="overlay of the automatic reading"') == 2
+    assert not (tmp_path / "v" / "overlays").exists(), "validate drew what score had written"
+
+
+def test_validate_segments_is_recorded(files, tmp_path):
+    from importlib import resources
+
+    text = resources.files("mibgscore.anatomy.schemes").joinpath("siopen.toml").read_text()
+    table = tmp_path / "my_centre.toml"
+    table.write_text(text.replace('name = "SIOPEN"', 'name = "My centre"', 1), encoding="utf-8")
+    proc = _cli("validate", "--auto", files / "results.csv", "--reference",
+                files / "readings.csv", "--out", tmp_path / "v", "--json", "--resamples", 100,
+                "--segments", table)
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    assert printed["schemes"] == {"siopen": "My centre", "curie": "Curie"}
+    assert printed["models"] == []  # these results do not say which model scored them
+    assert "segment tables My centre and Curie" in (tmp_path / "v" / "report.html").read_text()

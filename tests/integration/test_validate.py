@@ -10,9 +10,11 @@ import pytest
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
 from mibgscore.errors import ReadingsFileError
 from mibgscore.validation import stats
-from mibgscore.validation.compare import match_studies, pair_metrics, validate
+from mibgscore.validation.cohort import match_studies
+from mibgscore.validation.compare import ValidateOptions, validate
 from mibgscore.validation.readers import simulated_reader, synthetic_cohort, write_wide_csv
 from mibgscore.validation.readings import read_readings
+from mibgscore.validation.stats import pair_metrics
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +37,8 @@ def cohort(tmp_path_factory):
 def validated(cohort):
     folder, *_ = cohort
     out = folder / "out"
-    metrics = validate(folder / "results.csv", folder / "readings.csv", out, n_resamples=200,
-                       pdf=True)
+    metrics = validate(folder / "results.csv", folder / "readings.csv", out,
+                       options=ValidateOptions(n_resamples=200, pdf=True))
     return out, metrics
 
 
@@ -117,7 +119,8 @@ def test_per_study_csv_ranks_discordant_studies(validated):
 
 def test_readers_only_and_reference_reader(cohort, tmp_path):
     folder, *_ = cohort
-    m = validate(None, folder / "readings.csv", tmp_path / "r", n_resamples=100)
+    m = validate(None, folder / "readings.csv", tmp_path / "r",
+                 options=ValidateOptions(n_resamples=100))
     assert (m["test"], m["reference"]) == ("Dr B", "Dr A")
     assert m["mode"] == "readers_only"
     assert m["readers"]["icc_a1"] == pytest.approx(m["siopen_total"]["icc_a1"])
@@ -163,7 +166,7 @@ def test_pdf_copy(validated):
 
 
 def test_three_readers_and_the_software_within_their_spread(cohort, tmp_path):
-    from mibgscore.validation.compare import readers_metrics
+    from mibgscore.validation.stats import readers_metrics
 
     _, truth, _, _ = cohort
     readers = [{**r, "reader": "Dr A"} for r in truth]
@@ -186,3 +189,34 @@ def test_three_readers_and_the_software_within_their_spread(cohort, tmp_path):
     assert r["icc_c1"] == pytest.approx(stats.icc(x, "C,1").value)
     assert r["software_within_spread"] is True, r["statement"]
     assert "within the spread of the physicians" in r["statement"]
+
+
+def test_progress_and_what_scored_the_results(cohort, tmp_path):
+    folder, *_ = cohort
+    calls = []
+    m = validate(folder / "results.csv", folder / "readings.csv", tmp_path / "p",
+                 options=ValidateOptions(n_resamples=100, max_discordant=3),
+                 progress=lambda done, total: calls.append((done, total)))
+    assert calls[0] == (0, 3 + 3) and calls[-1] == (6, 6), calls
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert m["schemes"] == {"siopen": "SIOPEN", "curie": "Curie"}
+    assert m["models"] == [] and m["input"]["auto_schemes"] == []  # an older results.csv
+    html = (tmp_path / "p" / "report.html").read_text()
+    assert "segment tables SIOPEN and Curie" in html
+    assert "lesion model not recorded in results.csv" in html
+
+
+def test_report_plots_without_pyplot(cohort, tmp_path):
+    """The plots use the object-oriented API: no pyplot state, no global backend switch."""
+    import subprocess
+    import sys
+
+    folder, *_ = cohort
+    code = ("import sys\nfrom mibgscore.validation.compare import ValidateOptions, validate\n"
+            f"validate({str(folder / 'results.csv')!r}, {str(folder / 'readings.csv')!r}, "
+            f"{str(tmp_path / 'o')!r}, options=ValidateOptions(n_resamples=100))\n"
+            "print('matplotlib.pyplot' in sys.modules, 'matplotlib' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True"]

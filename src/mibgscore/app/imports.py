@@ -9,6 +9,7 @@ their member count) and a copy of each new study's files in the data folder.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
@@ -51,14 +52,29 @@ def safe_name(filename: str | None, fallback: str) -> str:
     from its member in the reader's file labels) becomes ``_``; ``.`` and ``..`` become
     ``fallback``.
     """
-    base = re.split(r"[\\/]", filename or "")[-1]
-    base = "".join(c for c in base if c.isprintable()).replace("!", "_").strip()
-    return fallback if base in ("", ".", "..") else base[:200]
+    parts = safe_parts(filename)
+    return parts[-1] if parts else fallback
+
+
+def safe_parts(filename: str | None) -> list[str]:
+    """The folders and name of a sent file name (a folder upload sends ``CD/DICOM/IM1``), each
+    made safe as in :func:`safe_name`; empty, ``.`` and ``..`` parts are dropped, so the parts
+    never climb out of the folder they are saved in."""
+    out = []
+    for part in re.split(r"[\\/]", filename or ""):
+        part = "".join(c for c in part if c.isprintable()).replace("!", "_").strip()[:200]
+        if part not in ("", ".", ".."):
+            out.append(part)
+    return out[-_MAX_DEPTH:]
+
+
+_MAX_DEPTH = 12
 
 
 def check_archives(files: Sequence[tuple[str, Path]], *, max_bytes: int, max_zip_files: int
                    ) -> tuple[list[Path], list[str]]:
-    """The files to read, without the zips over the limits; one error line per zip refused.
+    """The files and folders to read, without the zips over the limits; one error line per zip
+    refused (a zip inside a sent folder is deleted from it: the folder is a working copy).
 
     ``max_bytes`` caps what the zips together unpack to (the members' recorded sizes: the
     zip module reads no further than them); ``max_zip_files`` the members of one zip.
@@ -67,24 +83,42 @@ def check_archives(files: Sequence[tuple[str, Path]], *, max_bytes: int, max_zip
     errors: list[str] = []
     total = 0
     for name, path in files:
-        if zipfile.is_zipfile(path):
-            try:
-                with zipfile.ZipFile(path) as zf:
-                    members = [m for m in zf.infolist() if not m.is_dir()]
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
-                members = []  # the reader says what is wrong with it
-            if len(members) > max_zip_files:
-                errors.append(f"{name}: holds {len(members)} files; at most "
-                              f"{max_zip_files} are accepted in one zip.")
+        inner = sorted(p for p in path.rglob("*") if p.is_file() and zipfile.is_zipfile(p)) \
+            if path.is_dir() else [path] if zipfile.is_zipfile(path) else []
+        refused = False
+        for archive in inner:
+            label = name if archive == path else f"{name}/{archive.relative_to(path)}"
+            error, size = _zip_over_limits(archive, label, total, max_bytes, max_zip_files)
+            if error is None:
+                total += size
                 continue
-            size = sum(m.file_size for m in members)
-            if total + size > max_bytes:
-                errors.append(f"{name}: unpacks to {size / 2**20:.0f} MiB, over the "
-                              f"upload limit of {max_bytes / 2**20:.0f} MiB.")
-                continue
-            total += size
-        keep.append(path)
+            errors.append(error)
+            if archive == path:
+                refused = True
+            else:
+                archive.unlink()
+        if not refused:
+            keep.append(path)
     return keep, errors
+
+
+def _zip_over_limits(path: Path, label: str, total: int, max_bytes: int, max_zip_files: int
+                     ) -> tuple[str | None, int]:
+    """An error line when the zip holds too many members, or unpacks to more than is left of
+    ``max_bytes`` after ``total``; and what it unpacks to."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
+        return None, 0  # the reader says what is wrong with it
+    if len(members) > max_zip_files:
+        return (f"{label}: holds {len(members)} files; at most {max_zip_files} are accepted "
+                "in one zip."), 0
+    size = sum(m.file_size for m in members)
+    if total + size > max_bytes:
+        return (f"{label}: unpacks to {size / 2**20:.0f} MiB, over the upload limit of "
+                f"{max_bytes / 2**20:.0f} MiB."), 0
+    return None, size
 
 
 def source_opener(inputs: Sequence[Path]) -> Callable[[str], IO[bytes]]:
@@ -175,7 +209,8 @@ class Importer:
                      keep: bool = False) -> ImportReport:
         """Import ``(name, path)`` files; with ``keep``, copies are read and the originals are
         left for the caller to move."""
-        with tempfile.TemporaryDirectory(dir=self.settings.data_dir) as tmp:
+        with (tempfile.TemporaryDirectory(dir=self.settings.data_dir) if keep
+              else contextlib.nullcontext()) as tmp:
             if keep:
                 files = [(name, _copy_in(p, Path(tmp) / f"{i:05d}", name))
                          for i, (name, p) in enumerate(files)]
@@ -188,14 +223,28 @@ class Importer:
         return report
 
     async def save_uploads(self, items: list, folder: Path) -> list[tuple[str, Path]]:
-        """Write uploaded files into ``folder`` (one sub-folder each, the name made safe),
-        stopping with ServiceError 413 once they pass the upload limit."""
-        files = []
+        """Write uploaded files into ``folder``, stopping with ServiceError 413 once they pass
+        the upload limit; return what to import: ``(name, path)`` of each file sent alone, and
+        of each folder sent (files named ``folder/.../name``, kept in their folders, so a
+        DICOMDIR's references hold)."""
+        files: list[tuple[str, Path]] = []
         total = 0
         for i, f in enumerate(items):
-            name = safe_name(f.filename, f"file{i}")
-            path = folder / f"{i:05d}" / name
-            path.parent.mkdir(parents=True)
+            parts = safe_parts(f.filename) or [f"file{i}"]
+            if len(parts) > 1:
+                root = folder / "folders" / parts[0]
+                path = root.joinpath(*parts[1:])
+                if (parts[0], root) not in files:
+                    files.append((parts[0], root))
+            else:
+                path = folder / f"{i:05d}" / parts[0]
+                files.append((parts[0], path))
+            try:
+                if path.exists() or not path.resolve().is_relative_to(folder.resolve()):
+                    raise FileExistsError(path)
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:  # a name sent twice, or both as a file and as a folder
+                raise ServiceError(f"{'/'.join(parts)}: this file name is sent twice.") from None
             with path.open("wb") as out:
                 while chunk := await f.read(1 << 20):
                     total += len(chunk)
@@ -204,7 +253,6 @@ class Importer:
                                            f"{self.settings.max_upload_mb:.0f} MiB.", 413,
                                            "too_large")
                     out.write(chunk)
-            files.append((name, path))
         return files
 
 

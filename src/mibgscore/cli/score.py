@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-
 from enum import Enum
+from pathlib import Path
 
 import typer
 
-from mibgscore.lesions.detector import detector_help, detector_names
+from mibgscore.lesions.registry import detector_help, detector_names
 
 logger = logging.getLogger(__name__)
 

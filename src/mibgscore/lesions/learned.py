@@ -21,7 +21,7 @@ from scipy import ndimage as ndi
 
 from mibgscore.anatomy.bones import BONES
 from mibgscore.anatomy.types import Body, WorkingSkeleton
-from mibgscore.lesions.detector import DetectorEntry, lone_injection_site, register
+from mibgscore.lesions.detector import lone_injection_site
 from mibgscore.lesions.types import FocalLesion, SkeletalLesions
 from mibgscore.result import ModelInfo
 from mibgscore.uptake.types import NormalUptake, WorkingViews
@@ -247,11 +247,6 @@ class LearnedDetector:
         """Foci and diffuse involvement (see :func:`find_lesions_learned`)."""
         return find_lesions_learned(views, skeleton, params=self.params,
                                     normal_uptake=uptake.mask)
-
-
-register(DetectorEntry(
-    name="learned", summary="the shipped U-Net lesion map (onnxruntime)",
-    make=LearnedDetector, available=unavailable_reason, preference=10))
 
 
 def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,

@@ -21,7 +21,7 @@ from scipy import ndimage as ndi
 from mibgscore import __version__
 from mibgscore.anatomy.bones import BONES
 from mibgscore.anatomy.types import WorkingSkeleton
-from mibgscore.lesions.detector import DetectorEntry, lone_injection_site, register
+from mibgscore.lesions.detector import lone_injection_site
 from mibgscore.lesions.types import FocalLesion, SkeletalLesions
 from mibgscore.result import ModelInfo
 from mibgscore.uptake.images import grow, kernel_power, smooth
@@ -136,11 +136,6 @@ class ClassicDetector:
         with_background = expected_counts(uptake, skeleton.labels,
                                           params=self.params.background)
         return find_lesions(with_background, skeleton, params=self.params)
-
-
-register(DetectorEntry(
-    name="classic", summary="the hand-made detector (contrast over a model of normal counts)",
-    make=ClassicDetector, available=lambda: None, preference=20))
 
 
 def find_lesions(uptake: NormalUptake, skeleton: WorkingSkeleton, *,

@@ -33,7 +33,8 @@ def reading_context(report: ReadingReport) -> dict[str, Any]:
         ``t`` (labels in the report's language), ``patient``, ``study``, ``siopen_rows`` and
         ``curie_rows`` (name, automatic, final, edited, prior, change), totals, categories,
         ``prior``, ``overlay`` (data URI or None), ``status``, ``signature``, ``amendments``,
-        ``automatic_model`` (the line naming the model that scored the study, or None).
+        ``automatic_model`` (the line naming the model that scored the study, or None),
+        ``siopen_max_total`` and ``curie_max_total`` (the totals' scales, 72 and 30).
     """
     lang = report.language
     siopen_scheme, curie_scheme = load_scheme("siopen"), load_scheme("curie")
@@ -103,6 +104,7 @@ def reading_context(report: ReadingReport) -> dict[str, Any]:
                   "accession": s.accession_number or "-", "uid": s.study_uid or "-"},
         "siopen_rows": siopen_rows, "curie_rows": curie_rows,
         "siopen_total": report.siopen_total, "curie_total": report.curie_total,
+        "siopen_max_total": siopen_scheme.max_total, "curie_max_total": curie_scheme.max_total,
         "siopen_auto_total": None if auto is None else auto.siopen_total,
         "curie_auto_total": None if auto is None else auto.curie_total,
         "siopen_category": report.siopen_category, "curie_category": report.curie_category,

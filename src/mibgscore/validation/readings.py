@@ -125,13 +125,17 @@ _LOOKUP, _LIMBS = _lookups()
 def canonical_name(header: str) -> str | None:
     """The project's name for a column header, or None when it is not understood.
 
+    Segment columns are known by the names the segment tables give (key, English and French
+    names, aliases; ``curie_`` before a Curie segment's), ignoring case, accents and
+    punctuation, and limb segments also by any spelling of their side, limb and part.
+
     Examples
     --------
-    >>> canonical_name("Crâne"), canonical_name("Date d'examen"), canonical_name("Lecteur")
+    >>> canonical_name("CRANE"), canonical_name("Date d'examen"), canonical_name("Lecteur")
     ('skull', 'study_date', 'reader')
-    >>> canonical_name("Membre supérieur droit proximal")
+    >>> canonical_name("sup. droit, prox.")
     'right_upper_limb_proximal'
-    >>> canonical_name("Curie - tissus mous")
+    >>> canonical_name("Curie - parties molles")
     'curie_soft_tissue'
     """
     norm = _norm(header)

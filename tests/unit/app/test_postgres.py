@@ -92,3 +92,34 @@ def test_storage_round_trip_on_postgresql(postgres_url, tmp_path, dicom_dir):
     assert [h["action"] for h in st["history"]] == ["import", "scored", "grade", "sign"]
     assert len(c.get("/api/studies").json()) == 3
     c.__exit__(None, None, None)
+
+
+def test_schema_version_2_gets_the_wide_study_key_on_postgresql(postgres_url, tmp_path,
+                                                                 dicom_dir):
+    """Version 3 widens studies.key to the 64 characters of the SHA-256 study key."""
+    from sqlalchemy import create_engine, text
+
+    from mibgscore.app.db import SCHEMA_VERSION
+
+    settings = AppSettings(data_dir=tmp_path / "files", database_url=postgres_url,
+                           score_in_background=False)
+    create_app(settings, scorer=fake_scorer())
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:  # back to version 2: a 32-character key column
+        conn.execute(text('ALTER TABLE studies ALTER COLUMN "key" TYPE VARCHAR(32)'))
+        conn.execute(text("DELETE FROM schema_version"))
+        conn.execute(text("INSERT INTO schema_version (version, applied_at) VALUES (2, now())"))
+    app = create_app(settings, scorer=fake_scorer())
+    with engine.connect() as conn:
+        width = conn.execute(text("SELECT character_maximum_length FROM "
+                                  "information_schema.columns WHERE table_name = 'studies' "
+                                  "AND column_name = 'key'")).scalar()
+        versions = [v for (v,) in conn.execute(text(
+            "SELECT version FROM schema_version ORDER BY id"))]
+    engine.dispose()
+    assert width == 64 and versions == [2, 3] and SCHEMA_VERSION == 3
+    add_user(app.state.store, "alice", "correct horse 1")
+    c = logged_in(app, "alice")
+    r = upload(c, dicom_dir / "p1.dcm")
+    assert len(r.json()["imported"]) == 1, r.text
+    c.__exit__(None, None, None)

@@ -13,7 +13,8 @@ import pytest
 from mibgscore.anatomy.bones import BONE_LABEL
 from mibgscore.anatomy.types import Body, Skeleton
 from mibgscore.io.types import Scan
-from mibgscore.lesions import detector as registry
+from mibgscore.lesions import registry
+from mibgscore.lesions.detector import DetectorEntry
 from mibgscore.lesions.types import FocalLesion, SkeletalLesions
 from mibgscore.pipeline import ScoreParams, score
 from mibgscore.result import ModelInfo
@@ -42,7 +43,7 @@ class HottestPixel:
 
 @pytest.fixture()
 def hottest():
-    registry.register(registry.DetectorEntry("test-hottest", "test", lambda p: HottestPixel(),
+    registry.register(DetectorEntry("test-hottest", "test", lambda p: HottestPixel(),
                                              lambda: None, preference=999))
     yield ScoreParams(lesion_method="test-hottest")
     del registry._REGISTRY["test-hottest"]

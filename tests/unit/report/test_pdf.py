@@ -74,3 +74,25 @@ def test_html_of_a_reading_without_automatic_score_or_overlay(case):
     assert "Pas de score automatique" in html
     assert "NON SIGNÉ - brouillon" in html
     assert "<img" not in html
+
+
+def test_segment_names_scales_and_model_line_come_from_the_tables(case):
+    from mibgscore.anatomy.scheme import load_scheme
+    from mibgscore.report.pdf import model_line, reading_context
+    from mibgscore.result import ModelInfo
+
+    scan, result = case
+    scored = dataclasses.replace(result, model=ModelInfo("learned", "3", "0123456789abcdef" * 4))
+    for lang in ("en", "fr"):
+        ctx = reading_context(ReadingReport.from_scan(scan, scored, language=lang))
+        for rows, name in ((ctx["siopen_rows"], "siopen"), (ctx["curie_rows"], "curie")):
+            scheme = load_scheme(name)
+            assert [r["name"] for r in rows] == [s.name_in(lang) for s in scheme.segments]
+            assert str(scheme.max_grade) in ctx["t"][f"{name}_table"]
+        label = {"en": "Automatic score", "fr": "Score automatique"}[lang]
+        assert ctx["automatic_model"] == f"{label}: learned 3 (sha256 0123456789ab)"
+    assert ctx["siopen_rows"][1]["name"] == "Cage thoracique"
+    hand = ReadingReport(patient=scan.patient, study=scan.study, siopen=result.siopen,
+                         curie=result.curie)
+    assert reading_context(hand)["automatic_model"] is None
+    assert model_line(ModelInfo("classic", "", "")) == "Automatic score: classic"

@@ -113,3 +113,59 @@ def test_dciodvfy_finds_no_error(signed, case, tmp_path):
     assert _dciodvfy_errors(sr, tmp_path) == []
     bare = reading_sr(ReadingReport.from_scan(scan, result))  # no source, no reader
     assert _dciodvfy_errors(bare, tmp_path) == []
+
+
+def _items(items, name: str):
+    """Content items (depth first) whose concept name has code value ``name``."""
+    for item in items:
+        if item.ConceptNameCodeSequence[0].CodeValue == name:
+            yield item
+        if "ContentSequence" in item:
+            yield from _items(item.ContentSequence, name)
+
+
+def test_finding_sites_are_the_segment_tables(signed):
+    from mibgscore.anatomy.scheme import load_scheme
+    from mibgscore.report.sr import _groups
+
+    _, _, sr = signed
+    siopen = load_scheme("siopen")
+    seen = 0
+    for group in _groups(_reread(sr)):
+        ident = next(_items(group.ContentSequence, "112039")).TextValue
+        sites = [i for i in group.ContentSequence
+                 if i.ConceptNameCodeSequence[0].CodeValue == "363698007"]
+        if ident.startswith("SIOPEN "):
+            expected = siopen.segment(ident.split()[1]).site
+            (site,) = sites
+            assert site.ConceptCodeSequence[0].CodeValue == expected.location.value
+            modifiers = {i.ConceptNameCodeSequence[0].CodeValue: i.ConceptCodeSequence[0]
+                         .CodeValue for i in site.get("ContentSequence", [])}
+            want = {}
+            if expected.laterality is not None:
+                want["272741003"] = expected.laterality.value
+            if expected.modifier is not None:
+                want["106233006"] = expected.modifier.value
+            assert modifiers == want, ident
+            seen += 1
+        elif ident.startswith("Curie "):
+            assert sites == []  # the Curie table gives no finding site
+    assert seen == len(SIOPEN_KEYS)
+    left_distal = siopen.segment("left_lower_limb_distal").site
+    assert (left_distal.location.value, left_distal.laterality.value,
+            left_distal.modifier.value) == ("61685007", "7771000", "46053002")
+
+
+def test_the_device_observer_is_the_model_that_scored(case):
+    from mibgscore.result import ModelInfo
+
+    scan, result = case
+    scored = dataclasses.replace(result, model=ModelInfo("learned", "3", "ab12" * 16))
+    sr = _reread(reading_sr(ReadingReport.from_scan(scan, scored)))
+    (model_name,) = _items(sr.ContentSequence, "121015")  # Device Observer Model Name
+    assert model_name.TextValue == "learned 3"
+    parameters = {i.TextValue for i in _items(sr.ContentSequence, "111002")}
+    assert parameters == {"model=learned", "model_version=3", f"model_sha256={'ab12' * 16}"}
+    bare = reading_sr(ReadingReport.from_scan(scan, result))  # model not known: the software
+    assert [i.TextValue for i in _items(bare.ContentSequence, "121015")] == ["mibgscore"]
+    assert list(_items(bare.ContentSequence, "111002")) == []

@@ -62,3 +62,27 @@ def test_status_and_response_against_the_prior(case):
     amended = dataclasses.replace(report, amendments=(
         Amendment(signed + dt.timedelta(days=1), "Martin^Anne", "pelvis 4 -> 5", "review"),))
     assert amended.status == "amended"
+
+
+def test_results_and_readings_check_their_grades_through_the_scheme(case):
+    from mibgscore.result import ScoreResult
+
+    scan, result = case
+    data = result.to_dict()
+    back = ScoreResult.from_dict({**data, "siopen": {
+        **data["siopen"], "segments": dict(reversed(list(data["siopen"]["segments"].items())))}})
+    assert tuple(back.siopen) == SIOPEN_KEYS and back.siopen == result.siopen
+    assert back.to_dict()["siopen"] == data["siopen"]
+    assert (back.siopen_grades.total, back.siopen_grades.category) == (6, ">3")
+    assert (back.curie_grades.total, back.curie_grades.category) == (4, ">2")
+    with pytest.raises(ValueError, match=r"SIOPEN grade 7 for skull \(0-6\)"):
+        ScoreResult.from_dict({**data, "siopen": {**data["siopen"], "segments": {
+            **data["siopen"]["segments"], "skull": 7}}})
+    with pytest.raises(ValueError, match=r"Curie grades: missing \['soft_tissue'\]"):
+        ScoreResult.from_dict({**data, "curie": {"segments": {
+            k: 0 for k in CURIE_KEYS[:-1]}}})
+    report = ReadingReport.from_scan(scan, result)
+    assert (report.siopen_category, report.curie_category) == (">3", ">2")
+    assert report.siopen_grades == report.siopen
+    with pytest.raises(ValueError, match="prior SIOPEN grade 7 for skull"):
+        PriorComparison(dt.date(2025, 1, 10), {**{k: 0 for k in SIOPEN_KEYS}, "skull": 7})

@@ -188,3 +188,11 @@ def test_chosen_grades():
     assert t.siopen_total == 8
     with pytest.raises(ValueError, match="grades"):
         SimulationParams(grades={"femur": 2})
+
+
+def test_grades_beyond_the_scheme_s_scale_are_refused():
+    with pytest.raises(ValueError, match="forced grade 7 is not 0-6"):
+        SimulationParams(forced_grade=7)
+    with pytest.raises(ValueError, match=r"SIOPEN grade 7 for spine \(0-6\)"):
+        SimulationParams(grades={"spine": 7})
+    assert CATEGORY_TOTALS["extensive"][1] == load_scheme("siopen").max_total == 72

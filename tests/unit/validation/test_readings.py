@@ -206,3 +206,16 @@ def test_missing_siopen_column_and_wrong_format(tmp_path):
     (tmp_path / "empty.csv").write_text("study_uid,reader\n")
     with pytest.raises(ReadingsFileError, match="holds no reading"):
         read_readings(tmp_path / "empty.csv")
+
+
+def test_segment_headers_come_from_the_segment_tables():
+    from mibgscore.anatomy.scheme import load_scheme
+
+    for seg in load_scheme("siopen").segments:
+        for name in seg.header_names:
+            assert canonical_name(name) == seg.key, name
+    for seg in load_scheme("curie").segments:
+        for name in seg.header_names:
+            for prefix in ("Curie ", "curie_", "C - "):
+                assert canonical_name(prefix + name) == f"curie_{seg.key}", prefix + name
+    assert canonical_name("Rachis cervical et thoracique") is None  # a Curie name, no prefix

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from mibgscore.app import exports
 from mibgscore.app.db import User
+from mibgscore.app.exports import dicom, pdf, readings_csv
 from mibgscore.app.routes.deps import current_user, services
 
 router = APIRouter(tags=["exports"])
@@ -20,15 +20,15 @@ def _attachment(data: bytes | str, media_type: str, name: str) -> Response:
 def report_pdf(request: Request, study_id: int, user: User = Depends(current_user)
                ) -> Response:
     """The reading as a PDF report."""
-    pdf, name = exports.pdf(services(request).store, study_id, user.language)
-    return _attachment(pdf, "application/pdf", name)
+    data, name = pdf(services(request).store, study_id, user.language)
+    return _attachment(data, "application/pdf", name)
 
 
 @router.get("/api/studies/{study_id}/sr.dcm")
 def report_sr(request: Request, study_id: int, user: User = Depends(current_user)
               ) -> Response:
     """The reading as a DICOM Comprehensive SR (TID 1500)."""
-    data, name = exports.dicom(services(request).store, study_id, "sr", user.language)
+    data, name = dicom(services(request).store, study_id, "sr", user.language)
     return _attachment(data, "application/dicom", name)
 
 
@@ -36,12 +36,12 @@ def report_sr(request: Request, study_id: int, user: User = Depends(current_user
 def report_epdf(request: Request, study_id: int, user: User = Depends(current_user)
                 ) -> Response:
     """The PDF report as a DICOM Encapsulated PDF."""
-    data, name = exports.dicom(services(request).store, study_id, "pdf", user.language)
+    data, name = dicom(services(request).store, study_id, "pdf", user.language)
     return _attachment(data, "application/dicom", name)
 
 
 @router.get("/api/readings.csv")
-def readings_csv(request: Request, _user: User = Depends(current_user)) -> Response:
+def get_readings_csv(request: Request, _user: User = Depends(current_user)) -> Response:
     """All readings: automatic and final grades per segment, status, reader."""
-    return _attachment(exports.readings_csv(services(request).store), "text/csv",
+    return _attachment(readings_csv(services(request).store), "text/csv",
                        "mibgscore-readings.csv")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from mibgscore.app import readings
 from mibgscore.app.db import User
 from mibgscore.app.followup import followup
+from mibgscore.app.readings import accept_all, amend, set_grade, set_impression, sign
 from mibgscore.app.routes.deps import current_user, services
 
 router = APIRouter(tags=["reading"])
@@ -39,7 +39,7 @@ def put_grade(request: Request, study_id: int, body: GradeIn,
               user: User = Depends(current_user)) -> dict:
     """Set one segment's grade; ``version`` must be the study's current version (else
     409)."""
-    return readings.set_grade(services(request).store, study_id, user.id, scheme=body.scheme,
+    return set_grade(services(request).store, study_id, user.id, scheme=body.scheme,
                               segment=body.segment, grade=body.grade, version=body.version)
 
 
@@ -47,7 +47,7 @@ def put_grade(request: Request, study_id: int, body: GradeIn,
 def post_accept_all(request: Request, study_id: int, body: VersionIn,
                     user: User = Depends(current_user)) -> dict:
     """Make every final grade the automatic one."""
-    return readings.accept_all(services(request).store, study_id, user.id,
+    return accept_all(services(request).store, study_id, user.id,
                                version=body.version)
 
 
@@ -55,7 +55,7 @@ def post_accept_all(request: Request, study_id: int, body: VersionIn,
 def put_impression(request: Request, study_id: int, body: ImpressionIn,
                    user: User = Depends(current_user)) -> dict:
     """Save the free-text impression."""
-    return readings.set_impression(services(request).store, study_id, user.id,
+    return set_impression(services(request).store, study_id, user.id,
                                    text=body.text, version=body.version)
 
 
@@ -63,14 +63,14 @@ def put_impression(request: Request, study_id: int, body: ImpressionIn,
 def post_sign(request: Request, study_id: int, body: VersionIn,
               user: User = Depends(current_user)) -> dict:
     """Sign the reading (it is then locked)."""
-    return readings.sign(services(request).store, study_id, user.id, version=body.version)
+    return sign(services(request).store, study_id, user.id, version=body.version)
 
 
 @router.post("/api/studies/{study_id}/amend")
 def post_amend(request: Request, study_id: int, body: AmendIn,
                user: User = Depends(current_user)) -> dict:
     """Reopen a signed reading for an amendment, with a reason."""
-    return readings.amend(services(request).store, study_id, user.id, reason=body.reason,
+    return amend(services(request).store, study_id, user.id, reason=body.reason,
                           version=body.version)
 
 

@@ -76,7 +76,7 @@
   function upload(files) {
     if (!files.length) return;
     const form = new FormData();
-    for (const f of files) form.append("files", f, f.name);
+    for (const f of files) form.append("files", f, f.webkitRelativePath || f.name);  // a folder keeps its tree
     const bar = document.getElementById("upload-progress");
     const msg = document.getElementById("upload-message");
     bar.hidden = false; bar.value = 0; msg.textContent = W.importing;
