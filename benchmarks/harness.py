@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import os
 import shlex
@@ -141,10 +142,12 @@ def header_lines(phantom: str, command: str, seeds: list[int], records: list[dic
                  args: argparse.Namespace, seconds: float) -> list[str]:
     """The page's opening: command, date, software, model, seeds."""
     ok = page.scored(records)
-    n_normal = sum(1 for r in ok if r["truth"]["siopen_total"] == 0)
+    made = [r for r in records if "truth" in r]
+    n_normal = sum(1 for r in made if r["truth"]["siopen_total"] == 0)
     cats: dict[str, int] = {}
-    for r in ok:
+    for r in made:
         cats[r["truth"]["category"]] = cats.get(r["truth"]["category"], 0) + 1
+    crashed = len(records) - len(ok)
     return [
         f"# Benchmark: {phantom}",
         "",
@@ -160,8 +163,10 @@ def header_lines(phantom: str, command: str, seeds: list[int], records: list[dic
            if args.scorer == DEFAULT_SCORER else ""),
         f"- model: {_model_line(_models(records))}",
         f"- phantom: {DESCRIPTIONS.get(phantom, phantom)}",
-        f"- seeds: {seeds[0]}-{seeds[-1]} ({len(seeds)} studies; {len(ok)} scored; "
-        f"{n_normal} normal; " + ", ".join(f"{k} {v}" for k, v in sorted(cats.items())) + ")",
+        f"- seeds: {seeds[0]}-{seeds[-1]} ({len(seeds)} studies, {len(ok)} scored"
+        + (f", **{crashed} crashed** (see Crashes)" if crashed else "")
+        + f"; truth total 0 in {n_normal}; categories: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(cats.items())) + ")",
     ]
 
 
@@ -215,6 +220,10 @@ def benchmark(phantom: str, args: argparse.Namespace, command: str, many: bool) 
         "seconds": seconds, "page": str(out),
     })
     out.with_suffix(".json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    if args.cases:
+        with out.with_suffix(".cases.jsonl").open("w", encoding="utf-8") as fh:
+            for r in records:
+                fh.write(json.dumps(page.jsonable(r)) + "\n")
     print(f"written {out} and {out.with_suffix('.json').name}", flush=True)
     return data
 
@@ -229,15 +238,26 @@ def overview(results: list[dict], command: str) -> str:
         cells = []
         for r in results:
             v, ok = r["targets"][t.key]["value"], r["targets"][t.key]["met"]
-            shown = page.pct(v) if t.key in ("cut3", "normal0", "whole5") and v is not None \
-                else page.fmt(v, 2 if t.key == "mae" else 3)
+            shown = (page.pct(v) if t.key in page.PERCENT and v is not None
+                     else page.fmt(v, 2 if t.key == "mae" else 3))
             cells.append(f"{shown} ({'n/a' if ok is None else 'pass' if ok else 'FAIL'})")
-        lines.append(f"| {t.label} | {t.op} {t.goal} | " + " | ".join(cells) + " |")
+        lines.append(f"| {t.label} | {page.goal_text(t)} | " + " | ".join(cells) + " |")
     lines.append("| studies scored / run | | " + " | ".join(
         f"{r['scored']} / {r['n']}" for r in results) + " |")
     lines += ["", "Pages: " + ", ".join(f"[{r['phantom']}]({Path(r['page']).name})"
                                         for r in results), ""]
     return "\n".join(lines)
+
+
+def detector_names() -> tuple[str, ...]:
+    """The registered lesion detectors (empty when the registry cannot be found: the scorer
+    then says what is wrong)."""
+    for mod in ("mibgscore.lesions.registry", "mibgscore.lesions.detector"):
+        try:
+            return tuple(importlib.import_module(mod).detector_names())
+        except (ImportError, AttributeError):
+            continue
+    return ()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -248,7 +268,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0, help="first seed (seeds seed..seed+n-1)")
     ap.add_argument("--lesions", default="auto",
                     help="lesion detector (ScoreParams.lesion_method): auto or a registered "
-                         "name (mibgscore.lesions.detector.detector_names())")
+                         "name (mibgscore.lesions.registry.detector_names())")
     ap.add_argument("--scorer", default=DEFAULT_SCORER,
                     help="module:function taking a Scan, returning a ScoreResult")
     ap.add_argument("--workers", type=int, default=2, help="processes")
@@ -256,13 +276,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="page path; may hold {phantom}; the JSON is written beside it")
     ap.add_argument("--images", default="docs/images", help="folder of the worst overlays")
     ap.add_argument("--worst", type=int, default=5, help="worst studies shown with overlays")
+    ap.add_argument("--cases", action="store_true",
+                    help="also write every case's truth, score and errors to "
+                         "<page>.cases.jsonl")
     ap.add_argument("--quiet", action="store_true", help="no line per case")
     args = ap.parse_args(argv)
-    if args.scorer == DEFAULT_SCORER:
-        from mibgscore.lesions.detector import detector_names
-
-        if args.lesions not in detector_names():
-            ap.error(f"--lesions {args.lesions!r}: choose from {', '.join(detector_names())}")
+    names = detector_names()
+    if args.scorer == DEFAULT_SCORER and names and args.lesions not in names:
+        ap.error(f"--lesions {args.lesions!r}: choose from {', '.join(names)}")
     if args.n < 1 or args.workers < 1:
         ap.error("--n and --workers must be at least 1")
     return args

@@ -13,7 +13,9 @@ kind, so that the points of all kinds add up to the summed absolute segment erro
 (b) diffuse extent under-measured: truth 5 or 6 graded lower.
 (c) discrete foci miscounted: truth 1-3 discrete foci graded lower (merged or missed), higher
     but < 4 (extra) or >= 4 (called diffuse).
-(e) other: truth >= 4 graded higher, or truth 4 graded lower.
+(e) other: truth >= 4 graded higher, truth 4 graded lower, or truth 0 graded higher where
+    every automatic lesion there is disease of a neighbouring segment (a focus within 20 mm of
+    a truth focus, or diffuse next to a segment with diffuse truth): put in the wrong segment.
 
 (d) limb lost (an upper or lower limb segment of truth >= 4 graded <= 1) is counted beside
 these and overlaps (b) and (e).
@@ -53,10 +55,23 @@ SUBKINDS: dict[str, tuple[str, ...]] = {
     "c": ("merged or missed (auto lower)", "extra (auto higher, < 4)",
           "called diffuse (auto >= 4)"),
     "d": ("upper limb", "lower limb"),
-    "e": ("truth >= 4 graded higher", "truth 4 graded lower"),
+    "e": ("truth >= 4 graded higher", "truth 4 graded lower",
+          "truth 0: a neighbour's disease counted here"),
 }
 A_SKULL, A_PELVIS, A_THORAX, A_INJECTION, A_OTHER, A_SOFT, A_HEART = SUBKINDS["a"]
 LIMB_KEYS = tuple(k for k in SIOPEN_KEYS if "_limb_" in k)
+NEIGHBOURS: dict[str, tuple[str, ...]] = {
+    "skull": ("spine",),
+    "thoracic_cage": ("spine", "right_upper_limb_proximal", "left_upper_limb_proximal"),
+    "spine": ("skull", "thoracic_cage", "pelvis"),
+    "pelvis": ("spine", "right_lower_limb_proximal", "left_lower_limb_proximal"),
+    **{f"{side}_{limb}_limb_proximal": (f"{side}_{limb}_limb_distal",
+                                         "thoracic_cage" if limb == "upper" else "pelvis")
+       for side in ("right", "left") for limb in ("upper", "lower")},
+    **{f"{side}_{limb}_limb_distal": (f"{side}_{limb}_limb_proximal",)
+       for side in ("right", "left") for limb in ("upper", "lower")},
+}
+"""SIOPEN segments that touch (where a misplaced boundary moves disease across)."""
 
 
 def _spacing(truth: dict) -> tuple[float, float]:
@@ -180,15 +195,18 @@ def classify_errors(truth: dict, result: Any) -> dict:
         t, a = int(truth["siopen"][k]), int(result.siopen[k])
         here = [x for x in result.lesions if x.segment == k]
         diffuse_truth = fracs.get(k, 0.0) > 0 or t >= 4
+        beside = any(fracs.get(n, 0.0) > 0 for n in NEIGHBOURS.get(k, ()))
         unexplained = [] if diffuse_truth else [
-            x for x in here if x.kind == "diffuse" or all(
-                _mm((x.row, x.col), (f["row"], f["col"]), s) > MATCH_MM for f in foci)]
+            x for x in here if (not beside if x.kind == "diffuse" else all(
+                _mm((x.row, x.col), (f["row"], f["col"]), s) > MATCH_MM for f in foci))]
         if k in LIMB_KEYS and t >= 4 and a <= 1:
             events.append(_event("d", SUBKINDS["d"][0 if "upper" in k else 1], k, t, a,
                                  primary=False))
         if a == t:
             continue
-        if not diffuse_truth and (t == 0 or (a > t and a < 4 and unexplained)):
+        if t == 0 and here and not unexplained:
+            events.append(_event("e", SUBKINDS["e"][2], k, t, a))
+        elif not diffuse_truth and (t == 0 or (a > t and a < 4 and unexplained)):
             lesions = unexplained or here
             events.append(_event("a", _region(k, lesions, truth, result), k, t, a,
                                  near=_near(lesions, truth)))

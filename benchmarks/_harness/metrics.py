@@ -4,6 +4,7 @@ detection by size and extent by grade. Statistics come from ``mibgscore.validati
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,10 +70,16 @@ def headline(t_tot, a_tot, t_seg, a_seg, t_cur, a_cur, *, seed: int = 0,
         ``whole_ge5``, ``whole5``, ``curie_icc`` and ``curie_icc_ci``, ``curie_mae``; NaN where
         undefined (JSON: null).
     """
+    with warnings.catch_warnings():  # kappa with one grade only is NaN, and says so
+        warnings.simplefilter("ignore")
+        return _headline(t_tot, a_tot, t_seg, a_seg, t_cur, a_cur, seed, n_resamples)
+
+
+def _headline(t_tot, a_tot, t_seg, a_seg, t_cur, a_cur, seed, n_resamples) -> dict:
     t_tot, a_tot = np.asarray(t_tot, float), np.asarray(a_tot, float)
     t_cur, a_cur = np.asarray(t_cur, float), np.asarray(a_cur, float)
-    t_seg = np.asarray(t_seg, int).reshape(len(t_tot), -1)
-    a_seg = np.asarray(a_seg, int).reshape(len(t_tot), -1)
+    t_seg = np.asarray(t_seg, int).reshape(len(t_tot), -1) if len(t_tot) else np.zeros((0, 12))
+    a_seg = np.asarray(a_seg, int).reshape(len(t_tot), -1) if len(t_tot) else np.zeros((0, 12))
     n = int(t_tot.size)
     nan = float("nan")
     out: dict = {"n": n}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from typing import Any
 
@@ -18,6 +19,9 @@ SHORT = {"skull": "skull", "thoracic_cage": "thorax", "spine": "spine", "pelvis"
          "left_upper_limb_proximal": "LUp", "left_upper_limb_distal": "LUd",
          "right_lower_limb_proximal": "RLp", "right_lower_limb_distal": "RLd",
          "left_lower_limb_proximal": "LLp", "left_lower_limb_distal": "LLd"}
+
+PERCENT = ("cut3", "normal0", "whole5")
+"""Headline keys shown as percentages."""
 
 
 def scored(records: list[dict]) -> list[dict]:
@@ -98,6 +102,7 @@ def error_kinds(records: list[dict]) -> dict[str, Any]:
             eligible[SUBKINDS["d"][0 if "upper" in k else 1]] += k in LIMB_KEYS and g >= 4
             eligible["e"] += g >= 4
             eligible["a"] += g <= 3 and not diffuse
+            eligible[SUBKINDS["e"][2]] += g <= 3 and not diffuse
     total_points = int(sum(abs(r["truth"]["siopen"][k] - r["auto"]["siopen"][k])
                            for r in ok for k in SIOPEN_KEYS))
     rows = []
@@ -118,7 +123,7 @@ def error_kinds(records: list[dict]) -> dict[str, Any]:
                 "points_share": points / total_points if on_segments and total_points else None,
                 "curie_points": points if sub == SUBKINDS["a"][5] else None,
                 "eligible": elig, "rate": len(ev) / elig if elig else None})
-    near = Counter(e.get("near") or "none within 30 mm" for r in ok
+    near = Counter(e.get("near") or "none within 30 mm" for r in ok if r["truth"]["findings"]
                    for e in r["errors"]["events"] if e["kind"] == "a"
                    and e["segment"] in SIOPEN_KEYS)
     heart = [r["errors"]["checks"]["heart_distance_mm"] for r in ok
@@ -142,14 +147,24 @@ def _pose(truth: dict) -> str:
 
 
 def worst(records: list[dict], k: int) -> list[dict]:
-    """The ``k`` scored records with the largest |auto - truth| SIOPEN total, worst first."""
-    ok = scored(records)
-    return sorted(ok, key=lambda r: (-abs(r["auto"]["siopen_total"]
-                                          - r["truth"]["siopen_total"]), r["seed"]))[:k]
+    """The ``k`` scored records with the largest |auto - truth| SIOPEN total, worst first
+    (ties: the larger summed absolute segment error first)."""
+    def badness(r: dict) -> tuple:
+        t, a = r["truth"]["siopen"], r["auto"]["siopen"]
+        return (-abs(r["auto"]["siopen_total"] - r["truth"]["siopen_total"]),
+                -sum(abs(t[s] - a[s]) for s in SIOPEN_KEYS), r["seed"])
+
+    return sorted(scored(records), key=badness)[:k]
 
 
 def summarise(records: list[dict]) -> dict[str, Any]:
     """Every table of the page, as data."""
+    with warnings.catch_warnings():  # kappa of a segment with one grade only: NaN, said so
+        warnings.simplefilter("ignore")
+        return _summarise(records)
+
+
+def _summarise(records: list[dict]) -> dict[str, Any]:
     ar = arrays(records)
     h = metrics.headline(ar["t_tot"], ar["a_tot"], ar["t_seg"], ar["a_seg"], ar["t_cur"],
                          ar["a_cur"])
@@ -180,6 +195,11 @@ def pct(v: Any) -> str:
     return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.1f} %"
 
 
+def goal_text(t: metrics.Target) -> str:
+    """A target as written in the tables (shares as percentages)."""
+    return f"{t.op} {pct(t.goal) if t.key in PERCENT else t.goal}"
+
+
 def _verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else "pass" if ok else "**FAIL**"
 
@@ -203,8 +223,7 @@ def headline_md(s: dict) -> list[str]:
     }
     out = ["| measure | value | target | met |", "|---|---|---|---|"]
     for t in metrics.TARGETS:
-        goal = f"{t.op} {pct(t.goal) if t.key in ('cut3', 'normal0', 'whole5') else t.goal}"
-        out.append(f"| {t.label} | {value[t.key]} | {goal} | {_verdict(tg[t.key])} |")
+        out.append(f"| {t.label} | {value[t.key]} | {goal_text(t)} | {_verdict(tg[t.key])} |")
         if t.key == "mae":
             out.append(f"| Bland-Altman bias (auto - truth) | {fmt(h['bias'], 2)} | | |")
             out.append(f"| Bland-Altman 95 % limits of agreement | {fmt(h['loa'][0], 2)} to "
@@ -279,8 +298,11 @@ def errors_md(s: dict) -> list[str]:
            f"the {e['total_points']} points of absolute segment error); (d) overlaps them. "
            "*rate*: of the segments (scans) where the kind can happen: (a) truth 0-3 "
            "discrete; (b) truth 6 / 5; (c) truth 1-3 discrete; (d) limb segments with truth "
-           ">= 4; (e) truth >= 4; soft tissue: scans without a truth soft-tissue tumour; "
-           "heart: scans where truth and result both have one.", "",
+           ">= 4; (e) truth >= 4 (the neighbour row: truth 0-3 discrete); soft tissue: scans "
+           "without a truth soft-tissue tumour; heart: scans where truth and result both have "
+           "one. A lesion is *unexplained* (kind a) when it is a focus farther than 20 mm from "
+           "every truth focus, or diffuse in a segment without diffuse truth and none beside "
+           "it.", "",
            "| kind | where / how | count | unit | scans | normal scans | points (share) | "
            "rate |", "|---|---|---|---|---|---|---|---|"]
     for r in e["rows"]:
@@ -313,6 +335,8 @@ def _kinds_of(r: dict) -> str:
 
 def worst_md(rows: list[dict], images: dict[int, str]) -> list[str]:
     """Section 7: the worst studies with per-segment truth/auto and their overlays."""
+    if not rows:
+        return ["None shown (--worst 0, or no case scored)."]
     out = ["Per segment: truth/auto, in the order " + ", ".join(SHORT.values()) + ".", "",
            "| # | seed | category | age | matrix, pixel | arm pose (right/left, abduction) | "
            "truth | auto | segments | error kinds |", "|---|---|---|---|---|---|---|---|---|---|"]

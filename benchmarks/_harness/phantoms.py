@@ -34,6 +34,9 @@ import numpy as np
 BENCH = Path(__file__).resolve().parents[1]
 PHANTOMS: tuple[str, ...] = ("sim", "phantom2", "phantom3")
 """Phantom names, in report order."""
+ABDUCTED_DEG = 25.0
+"""A simulated arm whose shoulder-wrist line leaves the long axis by more than this is
+called abducted (the simulator does not name its poses)."""
 
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
@@ -96,7 +99,7 @@ def sim_truth(truth, scan) -> dict:
     abd = [_abduction(truth.keypoints, s) for s in ("right", "left")]
     meta = {**_scan_meta(scan), "age_years": round(float(truth.age_years), 2),
             "abduction_deg": abd,
-            "arm_pose": ["abducted" if (a or 0) > 20 else "side" for a in abd],
+            "arm_pose": ["abducted" if (a or 0) > ABDUCTED_DEG else "side" for a in abd],
             "feet_first": None, "findings": flags}
     return {
         "siopen": dict(truth.siopen), "curie": dict(truth.curie),

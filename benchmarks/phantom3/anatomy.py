@@ -112,7 +112,7 @@ def draw_pose(rng: np.random.Generator, age: float) -> Pose:
         s = int(rng.choice([-1, 1]))
         abd[s] = float(np.clip(abd[s] + rng.uniform(-20, 10), 2, 45))
     apart = rng.random() < (0.45 if young else 0.3)
-    legs = {s: float(rng.uniform(5, 16) if apart else rng.uniform(0, 3)) for s in (-1, 1)}
+    legs = {s: float(rng.uniform(4, 11) if apart else rng.uniform(0, 3)) for s in (-1, 1)}
     foot_rot = {s: float(rng.uniform(5, 45)) for s in (-1, 1)}
     plantar = {s: float(rng.uniform(25, 60)) for s in (-1, 1)}
     palm = ("down" if kind in ("hands_on_belly", "hands_on_thighs")
@@ -241,7 +241,7 @@ def build_body(age: float, sex: str, stature_mm: float, bmi_ratio: float, pose: 
         [0.45 * W_L, 0.33 * W_L, 0.36 * W_L], 1.2)]
     tp = np.linspace(y_T1, y_L1, 7)
     bones["thoracic_spine"] = [Chain([(0, y, 0.34 * b.D(y)) for y in tp],
-                                     list(np.linspace(0.36, 0.47, 7) * W_L), 1.2)]
+                                     list(np.linspace(0.38, 0.5, 7) * W_L), 1.2)]
     lp = np.linspace(y_L1, y_S1, 4)
     bones["lumbar_spine"] = [Chain([(0, y, 0.4 * b.D(y)) for y in lp],
                                    list(np.linspace(0.48, 0.53, 4) * W_L), 1.2)]
@@ -281,7 +281,7 @@ def build_body(age: float, sex: str, stature_mm: float, bmi_ratio: float, pose: 
     y_xiph = yT[9]
     sp = np.linspace(y_notch, y_xiph, 5)
     bones["sternum"] = [Chain([(0, y, 0.9 * b.D(y)) for y in sp],
-                              [0.013 * H, 0.011 * H, 0.009 * H, 0.009 * H, 0.007 * H], 0.35)]
+                              [0.012 * H, 0.009 * H, 0.008 * H, 0.0075 * H, 0.0065 * H], 0.35)]
     lm["y_xiph"] = y_xiph
     for s, name in ((-1, "clavicle_right"), (1, "clavicle_left")):
         bones[name] = [Chain([(s * 0.011 * H, y_notch - 0.003 * H, 0.85 * D_ch),

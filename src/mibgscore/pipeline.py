@@ -218,7 +218,7 @@ def _lesions(lesions: SkeletalLesions, grades: ScanGrades, scheme: SegmentScheme
     for i, ev in enumerate(grades.siopen):
         if ev.diffuse_fraction <= 0:
             continue
-        here = lesions.diffuse & (grades.siopen_map == i + 1)
+        here = lesions.diffuse & (grades.siopen_extent_map == i + 1)
         if not here.any():
             here = grades.siopen_map == i + 1
         rows, cols = np.nonzero(here)
@@ -243,7 +243,7 @@ def _lesion_mask(lesions: SkeletalLesions, grades: ScanGrades, grid: WorkGrid) -
     """Working-grid pixels of the graded lesions: diffuse involvement of graded segments and
     a disc per focus in a segment."""
     graded = [i + 1 for i, ev in enumerate(grades.siopen) if ev.diffuse_fraction > 0]
-    mask = lesions.diffuse & np.isin(grades.siopen_map, graded)
+    mask = lesions.diffuse & np.isin(grades.siopen_extent_map, graded)
     rr, cc = np.ogrid[: mask.shape[0], : mask.shape[1]]
     for x, si in zip(lesions.focal, grades.focal_segments, strict=True):
         if si < 0:

@@ -184,3 +184,41 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
     with page.expect_navigation():
         page.select_option("#language-select", "en")
     assert not [e for e in page.errors if "409" not in e], page.errors
+
+
+def test_folder_import_of_a_dicomdir_media(demo_server, page, tmp_path):
+    """The worklist's folder picker sends the folder's tree: a CD's DICOMDIR and its files
+    import as `mibgscore` reads the folder (one study, no error)."""
+    import dataclasses
+
+    import pydicom
+    from pydicom.fileset import FileSet
+
+    from mibgscore.io.write import write_nm
+    from mibgscore.simulate import SimulationParams, simulate_study
+
+    url, password, _data = demo_server
+    scan = simulate_study(32, category="limited",
+                          params=SimulationParams(matrix_weights=(1.0, 0.0))).scan
+    scan = dataclasses.replace(scan, patient=dataclasses.replace(
+        scan.patient, patient_id="E2E-CD", name="E2E^Media"))
+    write_nm(scan, tmp_path / "one.dcm")
+    ds = pydicom.dcmread(tmp_path / "one.dcm")
+    ds.StudyTime = ds.get("StudyTime") or "101500"
+    ds.StudyID = ds.get("StudyID") or "1"
+    ds.SeriesNumber = ds.get("SeriesNumber") or 1
+    ds.InstanceNumber = ds.get("InstanceNumber") or 1
+    fs = FileSet()
+    fs.add(ds)
+    media = tmp_path / "CD"
+    fs.write(media)
+    assert (media / "DICOMDIR").exists()
+    _login(page, url, password)
+    page.set_input_files("#upload-folder", str(media))
+    page.wait_for_selector("#upload-message.ok, #upload-message.error", timeout=TIMEOUT_MS)
+    message = page.inner_text("#upload-message")
+    assert "1 study(ies) imported" in message and "error" not in (
+        page.get_attribute("#upload-message", "class") or ""), message
+    page.fill("#search", "E2E-CD")
+    page.wait_for_selector("#worklist-body tr.study-row", timeout=TIMEOUT_MS)
+    assert page.locator("#worklist-body tr.study-row").count() == 1

@@ -220,3 +220,17 @@ def test_report_plots_without_pyplot(cohort, tmp_path):
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
+
+
+def test_overlays_are_scored_again_with_the_detector_results_csv_names():
+    from mibgscore.validation.cohort import Provenance
+    from mibgscore.validation.compare import _score_params
+
+    def model(name):
+        return {"name": name, "version": "1", "sha256": "", "n_studies": 1}
+
+    assert _score_params(Provenance(models=(model("classic"),))).lesion_method == "classic"
+    assert _score_params(Provenance()).lesion_method == "auto"
+    assert _score_params(Provenance(models=(model("classic"), model("learned")))
+                         ).lesion_method == "auto"
+    assert _score_params(Provenance(models=(model("my_adapted_net"),))).lesion_method == "auto"

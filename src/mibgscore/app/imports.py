@@ -1,10 +1,11 @@
-"""Imports: uploaded files and zips, and a watched folder, read the way `mibgscore` reads them.
+"""Imports: uploaded files, folders and zips, and a watched folder, read as `mibgscore` reads.
 
 What was sent goes to ``mibgscore.io.read.iter_scans``, the command line's reader, unchanged:
-.zip archives opened (members read in memory, never written out under their own names),
-DICOMDIRs followed, files without the DICOM preamble accepted, obvious non-DICOM members
-skipped. The web application adds only limits (what the zips of one import unpack to, and
-their member count) and a copy of each new study's files in the data folder.
+folders walked, .zip archives opened (members read in memory, never written out under their
+own names), DICOMDIRs followed, files without the DICOM preamble accepted, obvious non-DICOM
+files skipped. The web application adds only limits (what the zips of one import unpack to,
+and their member count), safe file names, and a copy of each new study's files in the data
+folder.
 """
 
 from __future__ import annotations
@@ -123,14 +124,18 @@ def _zip_over_limits(path: Path, label: str, total: int, max_bytes: int, max_zip
 
 def source_opener(inputs: Sequence[Path]) -> Callable[[str], IO[bytes]]:
     """``open(label)`` for the file labels of scans read from ``inputs``: a path, or
-    ``archive.zip!member`` for a member of one of the input zips."""
-    archives = [(f"{p}!", p) for p in inputs if zipfile.is_zipfile(p)]
+    ``archive.zip!member`` for a member of a zip that is an input or lies in one."""
+    roots = [p.resolve() for p in inputs]
 
     def open_source(label: str) -> IO[bytes]:
-        for prefix, archive in archives:
-            if label.startswith(prefix):
+        at = label.find("!")
+        while at > 0:
+            archive = Path(label[:at])
+            if archive.is_file() and zipfile.is_zipfile(archive) and any(
+                    archive.resolve().is_relative_to(r) for r in roots):
                 with zipfile.ZipFile(archive) as zf:
-                    return io.BytesIO(zf.read(label[len(prefix):]))
+                    return io.BytesIO(zf.read(label[at + 1:]))
+            at = label.find("!", at + 1)
         return open(label, "rb")  # noqa: SIM115 - the caller closes it
 
     return open_source
@@ -228,13 +233,15 @@ class Importer:
         of each folder sent (files named ``folder/.../name``, kept in their folders, so a
         DICOMDIR's references hold)."""
         files: list[tuple[str, Path]] = []
+        roots: set[str] = set()
         total = 0
         for i, f in enumerate(items):
             parts = safe_parts(f.filename) or [f"file{i}"]
             if len(parts) > 1:
                 root = folder / "folders" / parts[0]
                 path = root.joinpath(*parts[1:])
-                if (parts[0], root) not in files:
+                if parts[0] not in roots:
+                    roots.add(parts[0])
                     files.append((parts[0], root))
             else:
                 path = folder / f"{i:05d}" / parts[0]

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from mibgscore.anatomy.scheme import SegmentScheme
 from mibgscore.anatomy.types import WorkingSkeleton
@@ -187,6 +188,9 @@ class ScanGrades:
         Segment maps on the working grid (0 outside bone, i + 1 for segment i).
     focal_segments : tuple of int
         SIOPEN segment index of each focus of ``lesions.focal`` (-1: none).
+    siopen_extent_map : ndarray of shape (rows, cols), uint8
+        The bone on which diffuse extent was measured, by SIOPEN segment (``siopen_map``
+        unless the detector gave its own bone).
     """
 
     siopen: tuple[SegmentEvidence, ...]
@@ -194,6 +198,7 @@ class ScanGrades:
     siopen_map: np.ndarray
     curie_map: np.ndarray
     focal_segments: tuple[int, ...]
+    siopen_extent_map: np.ndarray
 
 
 def grade_scan(skeleton: WorkingSkeleton, lesions: SkeletalLesions, soft_tissue_sites: int,
@@ -215,9 +220,18 @@ def grade_scan(skeleton: WorkingSkeleton, lesions: SkeletalLesions, soft_tissue_
     points = [(x.bone_row, x.bone_col) for x in lesions.focal]
     s_idx = segment_of_foci(siopen_map, points)
     c_idx = segment_of_foci(curie_map, points)
-    units = bone_units(skeleton.labels, skeleton.position, skeleton.grid.pixel_mm)
-    siopen_ev = grade_siopen(siopen, siopen_map, lesions.diffuse, s_idx,
+    if lesions.extent_bone is None:
+        units = bone_units(skeleton.labels, skeleton.position, skeleton.grid.pixel_mm)
+        s_extent, c_extent = siopen_map, curie_map
+    else:  # the detector's own bone, each pixel in the segment of the nearest fitted bone
+        units = None
+        idx = ndi.distance_transform_edt(skeleton.labels == 0, return_distances=False,
+                                         return_indices=True)
+        s_extent = np.where(lesions.extent_bone, siopen_map[tuple(idx)], 0).astype(np.uint8)
+        c_extent = np.where(lesions.extent_bone, curie_map[tuple(idx)], 0).astype(np.uint8)
+    siopen_ev = grade_siopen(siopen, s_extent, lesions.diffuse, s_idx,
                              [x.confidence for x in lesions.focal], units)
-    curie_ev = grade_curie(curie, curie_map, lesions.diffuse, c_idx,
+    curie_ev = grade_curie(curie, c_extent, lesions.diffuse, c_idx,
                            soft_tissue_sites=soft_tissue_sites, units=units)
-    return ScanGrades(tuple(siopen_ev), tuple(curie_ev), siopen_map, curie_map, tuple(s_idx))
+    return ScanGrades(tuple(siopen_ev), tuple(curie_ev), siopen_map, curie_map, tuple(s_idx),
+                      s_extent)

@@ -41,6 +41,11 @@ NET_MAX_COLS = 320
 CHANNELS = ("diffuse", "focal", "bone")
 """Output channels of the network, in order (sigmoid probabilities)."""
 
+LIMB_LABELS = np.array([i + 1 for i, b in enumerate(BONES)
+                        if b.split("_")[0] in ("humerus", "forearm", "hand", "femur", "tibia",
+                                               "foot")])
+"""Bone labels of the limbs."""
+
 MODEL_FILE = "lesion_net.onnx"
 CARD_FILE = "lesion_net.json"
 
@@ -217,8 +222,17 @@ class LearnedParams:
         Drop foci that peak inside a labelled normal-uptake finding (glands, heart, liver,
         bladder...) when the normal-uptake mask is given.
     lone_extremity_is_injection : bool
-        Take a lone focus on a forearm, hand, lower leg or foot of an otherwise normal
-        skeleton for the injection site (as the hand-made stage does).
+        Take a lone focus where tracer is injected (forearm, hand, lower leg, foot, elbow) of
+        an otherwise normal skeleton for the injection site.
+    extent_p : float
+        Diffuse involvement reaches out from where the network passes ``diffuse_p`` to every
+        connected pixel above this (hysteresis): the whole extent of the involved bone.
+    bone_p : float
+        The extent is measured on the bone the network sees (bone probability above this),
+        within ``extent_reach_mm`` of the fitted skeleton: involved bone is visible on MIBG,
+        so its share of the bone is not biased by where the fitted outline happens to lie.
+    extent_reach_mm : float
+        How far from the fitted skeleton the network's bone and involvement are taken.
     """
 
     diffuse_p: float = 0.9
@@ -228,6 +242,9 @@ class LearnedParams:
     diffuse_snap_mm: float = 6.0
     veto_normal_uptake: bool = False
     lone_extremity_is_injection: bool = True
+    extent_p: float = 0.5
+    bone_p: float = 0.5
+    extent_reach_mm: float = 12.0
 
 
 class LearnedDetector:
@@ -281,9 +298,18 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
     net_px_mm = float(np.mean(body.spacing_mm)) / grid.zoom
     snap_net = max(0, int(round(params.diffuse_snap_mm / net_px_mm)))
     near = ndi.maximum_filter(prob[0], size=2 * snap_net + 1)
-    diffuse_w = _bilinear(near, ri, ci) >= params.diffuse_p
-    diffuse_w &= bone
+    seeds = (_bilinear(near, ri, ci) >= params.diffuse_p) & bone
     diffuse_map_w = _bilinear(prob[0], ri, ci)
+    # in the limbs, extent is measured on the bone the network sees (long bones are thin:
+    # a fitted outline a few mm off halves their measured involvement); in the trunk, where
+    # organs overlie the bones, on the fitted skeleton
+    dist, idx = ndi.distance_transform_edt(~bone, return_indices=True)
+    limb = np.isin(labels_w[tuple(idx)], LIMB_LABELS) & (dist * px_mm <= params.extent_reach_mm)
+    extent_bone = np.where(limb, _bilinear(prob[2], ri, ci) >= params.bone_p, bone & ~limb)
+    involved = limb & (diffuse_map_w >= params.extent_p)
+    lab, _ = ndi.label(involved | seeds)
+    grown = np.isin(lab, np.unique(lab[seeds])) & (lab > 0) if seeds.any() else seeds
+    diffuse_w = (seeds & ~limb) | (grown & extent_bone)
 
     # foci: peaks of the focus map, snapped onto the nearest fitted bone pixel
     heat = prob[1]
@@ -317,7 +343,7 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
     if params.lone_extremity_is_injection and lone_injection_site(focal, diffuse_w, skeleton):
         focal = []
     significance = _bilinear(heat, ri, ci).astype(np.float32)
-    return SkeletalLesions(focal=tuple(focal), diffuse=diffuse_w,
+    return SkeletalLesions(focal=tuple(focal), diffuse=diffuse_w, extent_bone=extent_bone,
                            excess=diffuse_map_w.astype(np.float32),
                            significance=significance, bone_zone=bone)
 

@@ -60,6 +60,9 @@ class SkeletalLesions:
         Excess of the smoothed counts in noise standard deviations.
     bone_zone : ndarray of shape (rows, cols), bool
         Pixels counted as bone (fitted skeleton, slightly dilated for fit tolerance).
+    extent_bone : ndarray of shape (rows, cols), bool, or None
+        The bone against which diffuse extent is measured, when the detector sees it (each
+        pixel counts in the segment of the nearest fitted bone); None: the fitted skeleton.
     """
 
     focal: tuple[FocalLesion, ...]
@@ -67,6 +70,7 @@ class SkeletalLesions:
     excess: np.ndarray
     significance: np.ndarray
     bone_zone: np.ndarray
+    extent_bone: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.diffuse.dtype != bool:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
 from mibgscore.errors import SchemeError
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: the work done so far and the work in all (batch: inputs handled
+and the estimated number of inputs; validate: steps)."""
 
 
 def resolve_schemes(siopen: SegmentScheme | str | Path | None,

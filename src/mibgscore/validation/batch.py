@@ -19,7 +19,7 @@ import logging
 import os
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme
 from mibgscore.errors import InputError, MibgscoreError
 from mibgscore.io.keys import study_key
 from mibgscore.report.naming import overlay_name
-from mibgscore.validation._helpers import bundled_scheme_names, resolve_schemes
+from mibgscore.validation._helpers import Progress, bundled_scheme_names, resolve_schemes
 
 if TYPE_CHECKING:
     from mibgscore.pipeline import ScoreParams
@@ -55,9 +55,6 @@ FAILURE_COLUMNS: tuple[str, ...] = ("file", "reason")
 _LEDGER_COLUMNS = ("key", "study_uid", "file", "files_sha256")
 _LEGACY_LEDGER_COLUMNS = ("key", "study_uid", "file")
 _LEGACY = {RESULT_COLUMNS: _LEGACY_RESULT_COLUMNS, _LEDGER_COLUMNS: _LEGACY_LEDGER_COLUMNS}
-
-Progress = Callable[[int, int], None]
-"""``progress(done, total)``: inputs handled so far and the estimated number of inputs."""
 
 
 @dataclass

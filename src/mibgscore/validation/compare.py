@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 from mibgscore.anatomy.scheme import SIOPEN_KEYS, SegmentScheme
 from mibgscore.errors import ReadingsFileError
 from mibgscore.validation import stats
-from mibgscore.validation._helpers import resolve_schemes
+from mibgscore.validation._helpers import Progress, resolve_schemes
 from mibgscore.validation.cohort import (
     SOFTWARE,
     Provenance,
@@ -31,9 +30,6 @@ from mibgscore.validation.cohort import (
 from mibgscore.validation.readings import read_readings
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
-"""``progress(done, total)``: steps done and steps in all."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,7 +191,8 @@ def validate(auto: str | Path | None = None, reference: str | Path | None = None
     auto_notes = [*(auto_readings.notes if auto_readings is not None else []), *scheme_notes]
     overlay_notes: list[str] = []
     if auto is not None:
-        overlay_notes = _attach_overlays(discordant, out, opts, (siopen, curie), steps)
+        overlay_notes = _attach_overlays(discordant, out, opts, (siopen, curie),
+                                         _score_params(provenance), steps)
     from mibgscore.validation.report import write_report
 
     outputs = write_report(metrics, discordant, cohort, out, pdf=opts.pdf,
@@ -235,8 +232,25 @@ def _scheme_notes(in_use: dict[str, str], provenance: Provenance,
             "of discordant studies are scored with the same tables."]
 
 
+def _score_params(provenance: Provenance):
+    """Score options for drawing overlays anew: the lesion detector that results.csv names,
+    when it names one and it runs here; the default detector otherwise."""
+    from mibgscore.pipeline import ScoreParams, lesion_method
+
+    names = {m["name"] for m in provenance.models}
+    if len(names) != 1:
+        return ScoreParams()
+    params = ScoreParams(lesion_method=names.pop())
+    try:
+        lesion_method(params)  # a registered detector, and it runs here
+    except ValueError:
+        return ScoreParams()
+    return params
+
+
 def _attach_overlays(rows: list[dict[str, Any]], out: Path, opts: ValidateOptions,
-                     schemes: tuple[SegmentScheme, SegmentScheme], steps: _Steps) -> list[str]:
+                     schemes: tuple[SegmentScheme, SegmentScheme], params: Any,
+                     steps: _Steps) -> list[str]:
     """Find (or draw) the overlay PNG of each discordant study; sets ``row["overlay"]``.
 
     Returns
@@ -261,7 +275,8 @@ def _attach_overlays(rows: list[dict[str, Any]], out: Path, opts: ValidateOption
             if row["overlay"] is None and opts.make_overlays and Path(file).is_file():
                 try:
                     row["overlay"], grades = _draw_overlay(Path(file), made / name,
-                                                           row.get("study_uid"), schemes)
+                                                           row.get("study_uid"), schemes,
+                                                           params)
                 except Exception as exc:  # a missing picture must not cost the whole report
                     logger.warning("no overlay for a discordant study (%s)",
                                    type(exc).__name__, exc_info=True)
@@ -279,9 +294,10 @@ def _attach_overlays(rows: list[dict[str, Any]], out: Path, opts: ValidateOption
 
 
 def _draw_overlay(file: Path, target: Path, study_uid: str | None,
-                  schemes: tuple[SegmentScheme, SegmentScheme]
+                  schemes: tuple[SegmentScheme, SegmentScheme], params: Any
                   ) -> tuple[str | None, dict[str, int] | None]:
-    """Score the study of ``file`` with ``schemes`` and draw its overlay at ``target``.
+    """Score the study of ``file`` with ``schemes`` and ``params`` and draw its overlay at
+    ``target``.
 
     Returns
     -------
@@ -299,7 +315,8 @@ def _draw_overlay(file: Path, target: Path, study_uid: str | None,
             continue
         if study_uid and item.study.study_uid and item.study.study_uid != study_uid:
             continue
-        result = score(item, siopen_scheme=schemes[0], curie_scheme=schemes[1])
+        result = score(item, params=params, siopen_scheme=schemes[0],
+                       curie_scheme=schemes[1])
         render_overlay(item, result, target)
         return str(target), {k: int(v) for k, v in result.siopen.items()}
     return None, None

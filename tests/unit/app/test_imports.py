@@ -13,6 +13,7 @@ from pydicom.fileset import FileSet
 
 from mibgscore.app import AppSettings, create_app
 from mibgscore.app.imports import safe_name
+from mibgscore.app.storage import read_stored_scan
 from mibgscore.app.users import add_user
 from mibgscore.errors import InputError
 from mibgscore.io.keys import study_key
@@ -32,29 +33,38 @@ def _views(client, study_id: int) -> dict[str, np.ndarray]:
 
 
 def _imported_as_read(client, ids: list[int], scans) -> None:
-    """The studies ``ids`` are ``scans``: same keys, same counts."""
+    """The studies ``ids`` are ``scans``: same keys, same counts, and their stored copies read
+    back as the same studies."""
     rows = {r["id"]: r for r in client.get("/api/studies").json()}
     by_key = {study_key(s): s for s in scans}
     assert sorted(rows[i]["key"] for i in ids) == sorted(by_key)
+    studies_dir = client.app.state.settings.studies_dir
     for i in ids:
-        scan = by_key[rows[i]["key"]]
+        key = rows[i]["key"]
         views = _views(client, i)
         for view in ("anterior", "posterior"):
-            np.testing.assert_array_equal(views[view], getattr(scan, view))
+            np.testing.assert_array_equal(views[view], getattr(by_key[key], view))
+        assert study_key(read_stored_scan(studies_dir / key)) == key
 
 
 @pytest.fixture
-def dicomdir_zip(tmp_path, dicom_dir):
-    """A DICOM File-set (DICOMDIR, files named IM000000 in nested folders, no suffix) zipped,
-    with a text file beside it."""
+def media(tmp_path, dicom_dir):
+    """A DICOM File-set as on a CD: DICOMDIR, files named IM000000 in nested folders (no
+    suffix), a text file beside them."""
     fs = FileSet()
     for i, name in enumerate(("p1.dcm", "p2a.dcm")):
         ds = pydicom.dcmread(dicom_dir / name)
         ds.StudyTime, ds.StudyID, ds.SeriesNumber, ds.InstanceNumber = "101500", str(i), 1, 1
         fs.add(ds)
-    media = tmp_path / "media"
-    fs.write(media)
-    (media / "README.TXT").write_text("Exported by the camera.")
+    folder = tmp_path / "media"
+    fs.write(folder)
+    (folder / "README.TXT").write_text("Exported by the camera.")
+    return folder
+
+
+@pytest.fixture
+def dicomdir_zip(tmp_path, media):
+    """The File-set zipped."""
     path = tmp_path / "cd.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for f in sorted(media.rglob("*")):
@@ -73,6 +83,57 @@ def test_a_dicomdir_zip_imports_as_the_cli_reads_it(alice, dicomdir_zip):
     _imported_as_read(alice, r.json()["imported"], scans)
     again = upload(alice, dicomdir_zip).json()
     assert again["imported"] == [] and sorted(again["duplicates"]) == sorted(r.json()["imported"])
+
+
+def test_a_folder_upload_keeps_its_tree_so_the_dicomdir_holds(alice, media):
+    """The worklist's folder picker sends ``CD/PT000000/.../IM000000``: read as the folder."""
+    scans = read_scans([media])
+    files = [("files", (f"CD/{p.relative_to(media).as_posix()}", p.read_bytes(),
+                        "application/octet-stream"))
+             for p in sorted(media.rglob("*")) if p.is_file()]
+    assert any(name == "CD/DICOMDIR" for _, (name, *_) in files)
+    r = alice.post("/api/studies/upload", files=files)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["imported"]) == 2 and r.json()["errors"] == [], r.json()
+    _imported_as_read(alice, r.json()["imported"], scans)
+
+
+def test_a_zip_inside_a_sent_folder_is_read(alice, dicom_dir, tmp_path):
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.write(dicom_dir / "p1.dcm", "exports/p1.dcm")
+    files = [("files", ("CD/inner.zip", inner.read_bytes(), "application/zip")),
+             ("files", ("CD/sub/p2a.dcm", (dicom_dir / "p2a.dcm").read_bytes(),
+                        "application/dicom"))]
+    r = alice.post("/api/studies/upload", files=files).json()
+    assert len(r["imported"]) == 2 and r["errors"] == [], r
+    _imported_as_read(alice, r["imported"], read_scans([inner, dicom_dir / "p2a.dcm"]))
+
+
+def test_a_name_sent_twice_is_refused(alice, dicom_dir):
+    data = (dicom_dir / "p1.dcm").read_bytes()
+    for second in ("CD/a/IM1", "CD/a/IM1/IM2"):
+        files = [("files", ("CD/a/IM1", data, "application/dicom")),
+                 ("files", (second, data, "application/dicom"))]
+        r = alice.post("/api/studies/upload", files=files)
+        assert r.status_code == 400 and "sent twice" in r.json()["detail"], second
+
+
+def test_a_zip_inside_a_sent_folder_is_held_to_the_limits(tmp_path, dicom_dir):
+    c = logged_in(_app(tmp_path, max_zip_files=1), "alice")
+    try:
+        many = io.BytesIO()
+        with zipfile.ZipFile(many, "w") as zf:
+            for i in range(2):
+                zf.writestr(f"f{i}.dcm", (dicom_dir / "p1.dcm").read_bytes())
+        files = [("files", ("CD/inner.zip", many.getvalue(), "application/zip")),
+                 ("files", ("CD/p2a.dcm", (dicom_dir / "p2a.dcm").read_bytes(),
+                            "application/dicom"))]
+        r = c.post("/api/studies/upload", files=files).json()
+        assert len(r["imported"]) == 1 and r["errors"] == [
+            "CD/inner.zip: holds 2 files; at most 1 are accepted in one zip."], r
+    finally:
+        c.__exit__(None, None, None)
 
 
 def test_a_file_without_the_dicom_preamble_imports_as_the_cli_reads_it(alice, dicom_dir,

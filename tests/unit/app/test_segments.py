@@ -116,11 +116,15 @@ def test_segments_come_from_the_option_else_the_variable(tmp_path, split_table):
                                         ).max_upload_mb == 200.0
 
 
-def test_serve_takes_segments(capsys):
+def test_serve_takes_segments(capsys, tmp_path):
     from mibgscore.cli.main import main
 
     assert main(["serve", "--help"]) == 0
     assert "--segments" in capsys.readouterr().out
+    odd = tmp_path / "odd.toml"
+    odd.write_text(_bundled("siopen").replace('key = "skull"', 'key = "head"'), encoding="utf-8")
+    assert main(["serve", "--segments", str(odd), "--data-dir", str(tmp_path / "d")]) == 2
+    assert "odd.toml: the table's segment keys are neither" in capsys.readouterr().err
 
 
 def test_a_table_of_neither_scheme_is_refused_at_start(tmp_path):

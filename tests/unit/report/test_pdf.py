@@ -96,3 +96,14 @@ def test_segment_names_scales_and_model_line_come_from_the_tables(case):
                          curie=result.curie)
     assert reading_context(hand)["automatic_model"] is None
     assert model_line(ModelInfo("classic", "", "")) == "Automatic score: classic"
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler) absent")
+def test_the_pdf_names_the_model_that_scored(case, tmp_path):
+    from mibgscore.result import ModelInfo
+
+    scan, result = case
+    scored = dataclasses.replace(result, model=ModelInfo("learned", "3", "0123456789abcdef" * 4))
+    text = _text(reading_pdf(ReadingReport.from_scan(scan, scored)), tmp_path)
+    assert "Automatic score: learned 3 (sha256 0123456789ab)" in text
+    assert "(0-72)" in text and "(0-30)" in text

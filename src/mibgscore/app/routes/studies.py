@@ -68,8 +68,9 @@ def list_studies(request: Request, q: str = "", status: str = "",
 
 @router.post("/api/studies/upload", tags=["studies"])
 async def upload(request: Request, user: User = Depends(current_user)) -> dict:
-    """Import DICOM files, zips and DICOMDIR zips (multipart field ``files``), read as
-    `mibgscore score` reads them; scoring starts in background."""
+    """Import DICOM files, folders (file names ``folder/.../name``) and zips, DICOMDIRs
+    included (multipart field ``files``), read as `mibgscore score` reads them; scoring
+    starts in background."""
     svc = services(request)
     settings = svc.settings
     length = request.headers.get("content-length")
