@@ -63,13 +63,14 @@ def _git() -> str:
 
 
 def run_phantom(phantom: str, seeds: list[int], *, workers: int, scorer: str, lesions: str,
-                progress: bool = True) -> list[dict]:
+                progress: bool = True, model: str | None = None) -> list[dict]:
     """Records of every seed, in seed order (a broken pool is restarted, its case recorded)."""
     todo, records = list(seeds), {}
     while todo:
         try:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(run_case, phantom, s, scorer, lesions): s for s in todo}
+                futures = {pool.submit(run_case, phantom, s, scorer, lesions, model): s
+                           for s in todo}
                 for fut in as_completed(futures):
                     s = futures[fut]
                     try:
@@ -175,7 +176,7 @@ def benchmark(phantom: str, args: argparse.Namespace, command: str, many: bool) 
     seeds = list(range(args.seed, args.seed + args.n))
     t0 = time.perf_counter()
     records = run_phantom(phantom, seeds, workers=args.workers, scorer=args.scorer,
-                          lesions=args.lesions, progress=not args.quiet)
+                          lesions=args.lesions, progress=not args.quiet, model=args.model)
     summary = page.summarise(records)
     out = _out_path(args.out, phantom, many)
     images_dir = Path(args.images) if Path(args.images).is_absolute() else ROOT / args.images
@@ -189,7 +190,7 @@ def benchmark(phantom: str, args: argparse.Namespace, command: str, many: bool) 
                 title = (f"{phantom} seed {r['seed']}: truth {r['truth']['siopen_total']}, "
                          f"auto {r['auto']['siopen_total']} (worst {k})")
                 jobs[pool.submit(render_case, phantom, r["seed"], str(png), title, args.scorer,
-                                 args.lesions)] = (r["seed"], png)
+                                 args.lesions, args.model)] = (r["seed"], png)
             for fut in as_completed(jobs):
                 seed, png = jobs[fut]
                 err = fut.result()
@@ -272,6 +273,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--scorer", default=DEFAULT_SCORER,
                     help="module:function taking a Scan, returning a ScoreResult")
     ap.add_argument("--workers", type=int, default=2, help="processes")
+    ap.add_argument("--model", default=None,
+                    help="folder with other learned weights (lesion_net.onnx, its card, "
+                         "focus_verifier.json): e.g. a leave-one-phantom-out model")
     ap.add_argument("--out", default=DEFAULT_OUT,
                     help="page path; may hold {phantom}; the JSON is written beside it")
     ap.add_argument("--images", default="docs/images", help="folder of the worst overlays")

@@ -31,18 +31,40 @@ CATEGORIES = ("normal", "limited", "moderate", "extensive")
 CROP = (256, 128)
 
 
-def make_case(seed: int, cache: str) -> str:
-    """Simulate one study and store its network input and targets (npz); returns the path."""
-    path = Path(cache) / f"case_{seed}.npz"
+def _study(source: str, seed: int):
+    """(scan, bone mask, diffuse mask, focal lesions [(row, col, size_mm)]) in the scan's frame."""
+    if source == "sim":
+        from mibgscore.simulate import simulate_study
+
+        st = simulate_study(seed, category=CATEGORIES[seed % 4])
+        t = st.truth
+        bone = t.bone_labels > 0
+        diffuse = t.diffuse_mask if t.diffuse_mask is not None else np.zeros_like(bone)
+        foci = [(x.row, x.col, float(x.size_mm or 8.0)) for x in t.lesions if x.kind == "focal"]
+        return st.scan, bone, diffuse, foci
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    case = __import__(source).generate_case(seed)
+    bone = case.bone_labels > 0
+    diffuse = getattr(case, "diffuse_mask", None)
+    diffuse = np.zeros_like(bone) if diffuse is None else diffuse
+    foci = [(x["row"], x["col"], float(x.get("diameter_mm") or 8.0))
+            for x in case.truth["lesions"] if x.get("kind", "focal") == "focal"]
+    return case.scan, bone, diffuse, foci
+
+
+def make_case(item: tuple[str, int], cache: str) -> str:
+    """Make one study of ``item = (source, seed)`` and store its network input and targets
+    (npz); returns the path. Sources: ``sim`` (``mibgscore.simulate``) or a phantom package
+    of benchmarks/ (``phantom2``, ``phantom3``)."""
+    source, seed = item
+    path = Path(cache) / (f"case_{seed}.npz" if source == "sim" else f"{source}_{seed}.npz")
     if path.exists():
         return str(path)
     from mibgscore.anatomy.body import find_body
     from mibgscore.lesions.learned import net_grid, net_input, resample
-    from mibgscore.simulate import simulate_study
 
     rng = np.random.default_rng([seed, 7])
-    st = simulate_study(seed, category=CATEGORIES[seed % 4])
-    scan = st.scan
+    scan, bone, diffuse, foci = _study(source, seed)
     if rng.random() < 0.04:  # some single-view scans
         from dataclasses import replace
 
@@ -50,9 +72,6 @@ def make_case(seed: int, cache: str) -> str:
     body = find_body(scan)
     grid = net_grid(body.mask, jitter=float(rng.uniform(0.9, 1.1)))
     x = net_input(body, grid)
-    t = st.truth
-    bone = t.bone_labels > 0
-    diffuse = t.diffuse_mask if t.diffuse_mask is not None else np.zeros_like(bone)
     if body.flipped_rows:
         bone, diffuse = bone[::-1], diffuse[::-1]
     y = np.zeros((3, *grid.shape), np.float32)
@@ -61,12 +80,10 @@ def make_case(seed: int, cache: str) -> str:
     net_px = float(np.mean(scan.spacing_mm)) / grid.zoom
     ii, jj = np.mgrid[: grid.shape[0], : grid.shape[1]]
     rows = body.shape[0]
-    for les in t.lesions:
-        if les.kind != "focal":
-            continue
-        r = rows - 1 - les.row if body.flipped_rows else les.row
-        i, j = grid.to_net(r, les.col)
-        sigma = max(1.2, 0.3 * float(les.size_mm or 8.0) / net_px)
+    for row, col, size_mm in foci:
+        r = rows - 1 - row if body.flipped_rows else row
+        i, j = grid.to_net(r, col)
+        sigma = max(1.2, 0.3 * size_mm / net_px)
         y[1] = np.maximum(y[1], np.exp(-((ii - i) ** 2 + (jj - j) ** 2) / (2 * sigma * sigma)))
     np.savez_compressed(path, x=x.astype(np.float16), y=(y * 255).round().astype(np.uint8))
     return str(path)
@@ -76,17 +93,22 @@ def _init_worker() -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
-def build(cases: int, cache: Path, workers: int) -> list[str]:
+SOURCE_SEED0 = {"sim": SEED0, "phantom2": 42_000_000, "phantom3": 43_000_000}
+"""First seed of each source's training studies (never used by the benchmarks)."""
+
+
+def build(sources: dict[str, int], cache: Path, workers: int) -> list[str]:
+    """Make (or find in ``cache``) ``sources[name]`` studies of each source."""
     cache.mkdir(parents=True, exist_ok=True)
-    seeds = [SEED0 + i for i in range(cases)]
+    items = [(name, SOURCE_SEED0[name] + i) for name, n in sources.items() for i in range(n)]
     t0 = time.time()
     with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
         paths = []
-        for k, p in enumerate(pool.map(make_case, seeds, [str(cache)] * len(seeds),
+        for k, p in enumerate(pool.map(make_case, items, [str(cache)] * len(items),
                                        chunksize=8)):
             paths.append(p)
             if (k + 1) % 200 == 0:
-                print(f"  {k + 1}/{cases} studies, {time.time() - t0:.0f} s", flush=True)
+                print(f"  {k + 1}/{len(items)} studies, {time.time() - t0:.0f} s", flush=True)
     return paths
 
 
@@ -186,24 +208,75 @@ def _loss(logits, y):
     return per[:, 0].mean() + 2.0 * per[:, 1].mean() + 0.5 * per[:, 2].mean()
 
 
-def train(paths: list[str], steps: int, batch: int, seed: int, log: list) -> object:
+def load_onnx_weights(net, path: Path) -> None:
+    """Start ``net`` from an exported ONNX model of the same architecture.
+
+    The export fused each batch norm into its convolution: the convolutions take the fused
+    weights and the batch norms start as the identity, their statistics frozen
+    (:func:`freeze_batch_norm`), so that the network computes what the ONNX model does.
+    """
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from torch import nn
+
+    graph = onnx.load(str(path)).graph
+    init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    onnx_convs = [n for n in graph.node if n.op_type == "Conv"]
+    convs = [m for blk in net.down for m in blk if isinstance(m, nn.Conv2d)]
+    convs += [m for blk in net.merge for m in blk if isinstance(m, nn.Conv2d)]
+    convs.append(net.head)
+    if len(convs) != len(onnx_convs):
+        sys.exit(f"{path}: {len(onnx_convs)} convolutions, the network has {len(convs)}")
+    with torch.no_grad():
+        for conv, node in zip(convs, onnx_convs, strict=True):
+            conv.weight.copy_(torch.from_numpy(init[node.input[1]].copy()))
+            conv.bias.copy_(torch.from_numpy(init[node.input[2]].copy()))
+        for k, up in enumerate(net.up):
+            up.weight.copy_(torch.from_numpy(init[f"up.{k}.weight"].copy()))
+            up.bias.copy_(torch.from_numpy(init[f"up.{k}.bias"].copy()))
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.reset_parameters()  # identity: weight 1, bias 0, mean 0, var 1
+
+
+def freeze_batch_norm(net) -> None:
+    """Batch norms use their stored statistics (fine-tuning from fused weights)."""
+    from torch import nn
+
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eval()
+
+
+def train(paths: list[str], steps: int, batch: int, seed: int, log: list,
+          init: Path | None = None, lr: float | None = None) -> object:
     import torch
 
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     rng = np.random.default_rng(seed)
+    # validation studies spread over every source (paths are grouped by source)
     n_val = max(8, len(paths) // 20)
+    order = np.random.default_rng(seed + 1).permutation(len(paths))
+    paths = [paths[k] for k in order]
     xs, ys = _load(paths)
     train_idx = np.arange(n_val, len(paths))
     net = model()
-    opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
+    if init is not None:
+        load_onnx_weights(net, init)
+        lr = lr if lr is not None else 5e-4
+    lr = 3e-3 if lr is None else lr
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
                                                 pct_start=0.1)
     vx, vy = _batch(xs, ys, np.arange(n_val), np.random.default_rng(1), augment=False)
     vx, vy = torch.from_numpy(vx), torch.from_numpy(vy)
     t0 = time.time()
     for step in range(1, steps + 1):
         net.train()
+        if init is not None:
+            freeze_batch_norm(net)
         bx, by = _batch(xs, ys, rng.choice(train_idx, batch), rng, augment=True)
         loss = _loss(net(torch.from_numpy(bx)), torch.from_numpy(by))
         opt.zero_grad()
@@ -247,6 +320,12 @@ def export(net, out: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=2400, help="simulated studies")
+    p.add_argument("--phantom", action="append", default=[], metavar="NAME=N",
+                   help="also N studies of benchmarks/NAME (phantom2, phantom3); repeatable")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from these ONNX weights (fine-tuning) instead of random ones")
+    p.add_argument("--lr", type=float, default=None,
+                   help="peak learning rate (3e-3; 5e-4 when fine-tuning)")
     p.add_argument("--steps", type=int, default=3000, help="optimiser steps")
     p.add_argument("--batch", type=int, default=12)
     p.add_argument("--seed", type=int, default=0, help="weights and batches")
@@ -257,15 +336,17 @@ def main() -> None:
     p.add_argument("--model-version", default="4",
                    help="version written in the training card (score JSON model.version)")
     a = p.parse_args()
-    print(f"simulating {a.cases} studies into {a.cache} ...", flush=True)
-    paths = build(a.cases, a.cache, a.workers)
+    sources = {"sim": a.cases, **{k: int(v) for k, v in (x.split("=") for x in a.phantom)}}
+    print(f"making {sources} studies into {a.cache} ...", flush=True)
+    paths = build(sources, a.cache, a.workers)
     log: list = []
     print(f"training {a.steps} steps ...", flush=True)
-    net = train(paths, a.steps, a.batch, a.seed, log)
+    net = train(paths, a.steps, a.batch, a.seed, log, init=a.init, lr=a.lr)
     export(net, a.out)
     card = {"version": a.model_version,
             "command": " ".join(["training/lesion_net.py", *sys.argv[1:]]),
-            "cases": a.cases, "steps": a.steps, "batch": a.batch, "seed": a.seed,
+            "cases": a.cases, "sources": sources, "init": None if a.init is None else a.init.name,
+            "steps": a.steps, "batch": a.batch, "seed": a.seed,
             "crop": CROP, "parameters": int(sum(math.prod(t.shape)
                                                 for t in net.state_dict().values())),
             "log": log}

@@ -145,6 +145,8 @@ def phantom_truth(truth: dict, scan) -> dict:
     t = plain(truth)
     meta = {**_scan_meta(scan), **(t.get("meta") or {})}
     meta["spacing_rc_mm"] = [float(scan.spacing_mm[0]), float(scan.spacing_mm[1])]
+    if not meta.get("arm_pose"):  # phantom3 names one pose for the whole body
+        meta["arm_pose"] = meta.get("pose_kind") or meta.get("pose")
     flags = meta.get("findings") or {}
     if isinstance(flags, (list, tuple)):
         flags = {str(f.get("label", f)) if isinstance(f, dict) else str(f): True for f in flags}
@@ -176,7 +178,8 @@ def load_case(phantom: str, seed: int):
     if phantom == "sim":
         from mibgscore.simulate import simulate_study
 
-        st = simulate_study(seed, category=None)
+        # a quarter of the reporting studies normal (the simulator alone draws fewer)
+        st = simulate_study(seed, category="normal" if seed % 4 == 0 else None)
         return st.scan, sim_truth(st.truth, st.scan)
     if phantom in ("phantom2", "phantom3"):
         import importlib

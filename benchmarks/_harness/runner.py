@@ -17,18 +17,24 @@ DEFAULT_SCORER = "mibgscore.pipeline:score"
 
 
 @cache
-def make_scorer(scorer: str = DEFAULT_SCORER, lesions: str = "auto"):
+def make_scorer(scorer: str = DEFAULT_SCORER, lesions: str = "auto", model: str | None = None):
     """A callable ``scan -> ScoreResult``.
 
     ``scorer`` is ``module:function``; the project's ``mibgscore.pipeline:score`` is called
-    with ``ScoreParams(lesion_method=lesions)``, any other with the scan alone.
+    with ``ScoreParams(lesion_method=lesions)`` (and, with ``model``, the learned detector's
+    weights from that folder: ``LearnedParams(folder=model)``), any other with the scan alone.
     """
     mod, _, attr = scorer.partition(":")
     fn = getattr(importlib.import_module(mod), attr or "score")
     if scorer == DEFAULT_SCORER:
         from mibgscore.pipeline import ScoreParams
 
-        params = ScoreParams(lesion_method=lesions)
+        lesion_params = None
+        if model is not None:
+            from mibgscore.lesions.learned import LearnedParams
+
+            lesion_params = LearnedParams(folder=model)
+        params = ScoreParams(lesion_method=lesions, lesion_params=lesion_params)
         return lambda scan: fn(scan, params=params)
     return fn
 
@@ -49,7 +55,7 @@ def auto_data(result) -> dict:
 
 
 def run_case(phantom: str, seed: int, scorer: str = DEFAULT_SCORER,
-             lesions: str = "auto") -> dict[str, Any]:
+             lesions: str = "auto", model: str | None = None) -> dict[str, Any]:
     """Generate case ``seed`` of ``phantom``, score it and classify its errors.
 
     A crash of the generator or the scorer is returned in ``error`` (with ``stage``), not
@@ -67,7 +73,7 @@ def run_case(phantom: str, seed: int, scorer: str = DEFAULT_SCORER,
     rec["seconds_generate"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     try:
-        result = make_scorer(scorer, lesions)(scan)
+        result = make_scorer(scorer, lesions, model)(scan)
     except Exception as exc:
         rec.update(error=f"{type(exc).__name__}: {exc}", stage="score",
                    trace=traceback.format_exc(limit=4))
@@ -89,13 +95,13 @@ def run_case(phantom: str, seed: int, scorer: str = DEFAULT_SCORER,
 
 
 def render_case(phantom: str, seed: int, path: str, title: str, scorer: str = DEFAULT_SCORER,
-                lesions: str = "auto") -> str | None:
+                lesions: str = "auto", model: str | None = None) -> str | None:
     """Score case ``seed`` again and write its overlay PNG to ``path``; the error or None."""
     from mibgscore.report.overlay import render_overlay
 
     try:
         scan, _ = load_case(phantom, seed)
-        result = make_scorer(scorer, lesions)(scan)
+        result = make_scorer(scorer, lesions, model)(scan)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         render_overlay(scan, result, path, title=title)
     except Exception as exc:

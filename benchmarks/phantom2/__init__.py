@@ -41,12 +41,15 @@ class Phantom2Case:
         anterior grid), ``soft_tissue`` sites, ``category`` and ``meta``.
     bone_labels : ndarray of shape (rows, cols), uint8
         The drawn bone map, in the scan's frame (for figures).
+    diffuse_mask : ndarray of shape (rows, cols), bool
+        Bone drawn with diffuse disease, in the scan's frame (training targets).
     """
 
     seed: int
     scan: Scan
     truth: dict
     bone_labels: np.ndarray
+    diffuse_mask: np.ndarray | None = None
 
 
 FOV_HALF_WIDTH_MM = 300.0
@@ -118,9 +121,12 @@ def generate_case(seed: int, category: str | None = None) -> Phantom2Case:
     ant, post, _ = project(normal + lesion_sources, an.thickness, s, camera, rng)
     truth = truth_of(an, disease)
     labels = an.bone_labels
+    diffuse = (disease.diffuse if disease.diffuse is not None
+               else np.zeros(labels.shape, bool))
     flipped = rng.random() < 0.15
     if flipped:  # feet first: head at the bottom of the image
         ant, post, labels = ant[::-1].copy(), post[::-1].copy(), labels[::-1].copy()
+        diffuse = diffuse[::-1].copy()
         for item in truth["lesions"] + truth["soft_tissue"]:
             item["row"] = rows - 1 - item["row"]
     truth["meta"] = {
@@ -143,7 +149,7 @@ def generate_case(seed: int, category: str | None = None) -> Phantom2Case:
                                 collimator=camera.collimator, counts_accumulated=int(ant.sum())),
         path=f"phantom2_{seed:05d}",
     )
-    return Phantom2Case(seed, scan, truth, labels)
+    return Phantom2Case(seed, scan, truth, labels, diffuse)
 
 
 def generate_cases(n: int, seed: int = 0) -> list[Phantom2Case]:

@@ -162,14 +162,14 @@ def build_body(age: float, sex: str, stature_mm: float, bmi_ratio: float, pose: 
     yL = [None] + [y_L1 + (i - 0.5) * v_l for i in range(1, 6)]
     sexw = 1.0 if age < 12 else (1.03 if sex == "M" else 0.97)
     W_sh = fr(g.BIACROMIAL) * H / 2 * sexw
-    cage = 0.74 * W_sh                      # bony half-width of the thorax
-    W_ch = cage + (0.012 + 0.018 * (fat - 0.85)) * H
+    cage = 0.72 * W_sh                      # bony half-width of the thorax
+    W_ch = cage + (0.01 + 0.02 * (fat - 0.85)) * H
     W_w = fr(g.WAIST) * W_ch * fat ** 0.3
     W_hip = (0.10 if not (sex == "F" and age >= 12) else 0.107) * H * fat ** 0.6
     D_ch = 2 * W_ch * fr(g.CHEST_AP) * fat ** 0.3
     D_abd = 2 * W_w * fr(g.ABDOMEN_AP) * fat ** 0.4
     D_pel = 2 * W_hip * 0.6
-    r_neck = 0.3 * hw * fat ** 0.5
+    r_neck = 0.34 * hw * fat ** 0.5
     W_L = 0.027 * H
     y_crest = y_S1 - 0.025 * H
     y_notch = yT[2] + 0.3 * v_t
@@ -178,11 +178,12 @@ def build_body(age: float, sex: str, stature_mm: float, bmi_ratio: float, pose: 
               W_w=W_w, W_hip=W_hip, D_ch=D_ch, D_abd=D_abd, D_pel=D_pel, W_L=W_L,
               y_crest=y_crest, y_notch=y_notch, cage=cage, sac_len=sac_len)
 
-    ys = np.array([y_sh - 0.03 * H, y_sh - 0.012 * H, y_sh + 0.008 * H, y_sh + 0.045 * H,
-                   yT[8], yL[3], y_crest, y_hip + 0.01 * H, y_cr, y_cr + 0.012 * H])
-    ws = np.array([r_neck * 1.15, 0.78 * W_sh, 0.95 * W_sh, W_ch, W_ch * 0.98, W_w,
+    ys = np.array([y_sh - 0.03 * H, y_sh - 0.02 * H, y_sh - 0.008 * H, y_sh + 0.008 * H,
+                   y_sh + 0.045 * H, yT[8], yL[3], y_crest, y_hip + 0.01 * H, y_cr,
+                   y_cr + 0.012 * H])
+    ws = np.array([r_neck * 1.15, 0.55 * W_sh, 0.8 * W_sh, 0.93 * W_sh, W_ch, W_ch * 0.98, W_w,
                    0.5 * (W_w + W_hip), W_hip, 0.86 * W_hip, 0.35 * W_hip])
-    ds = np.array([2 * r_neck, 0.8 * D_ch, 0.92 * D_ch, D_ch, 0.98 * D_ch, D_abd,
+    ds = np.array([2 * r_neck, 0.6 * D_ch, 0.8 * D_ch, 0.92 * D_ch, D_ch, 0.98 * D_ch, D_abd,
                    0.5 * (D_abd + D_pel), D_pel, 0.8 * D_pel, 0.4 * D_pel])
     b.knots = (ys, ws, ds)
     soft = b.soft
@@ -291,8 +292,9 @@ def build_body(age: float, sex: str, stature_mm: float, bmi_ratio: float, pose: 
 
     # ---- upper limbs --------------------------------------------------------------------
     L_h, L_f, L_hd = fr(g.HUMERUS) * H, fr(g.FOREARM) * H, fr(g.HAND) * H
-    r_ua = 0.03 * H * fat ** 0.6
-    r_fa1, r_fa2 = 0.024 * H * fat ** 0.5, 0.016 * H * fat ** 0.3
+    baby = 1.0 + 0.22 * max(0.0, 1.0 - age / 4.0)     # infants' chubby limbs
+    r_ua = 0.03 * H * fat ** 0.6 * baby
+    r_fa1, r_fa2 = 0.024 * H * fat ** 0.5 * baby, 0.016 * H * fat ** 0.3 * baby
     for s, side in ((-1, "right"), (1, "left")):
         alpha = math.radians(pose.abd[s])
         S = (s * (W_sh - 0.013 * H), y_sh + 0.012 * H, 0.45 * D_ch)
@@ -310,7 +312,7 @@ def build_body(age: float, sex: str, stature_mm: float, bmi_ratio: float, pose: 
                 L_fem = 0.49 * (H - y_hip)
                 yw = y_hip + float(rng.uniform(0.15, 0.35)) * L_fem
                 xw = s * (0.05 * H + float(rng.uniform(-0.01, 0.02)) * H)
-                zw = 2 * 0.055 * H * fat ** 0.6 + r_fa2 * 0.5
+                zw = 2 * 0.048 * H * fat ** 0.7 * baby + r_fa2 * 0.5
             dz = zw - E[2]
             ell = math.sqrt(max(L_f ** 2 - dz ** 2, (0.35 * L_f) ** 2))
             u = _unit((xw - E[0], yw - E[1]))
@@ -429,8 +431,9 @@ def build_body(age: float, sex: str, stature_mm: float, bmi_ratio: float, pose: 
     L_leg = H - y_hip
     L_fem, L_tib = 0.49 * L_leg, 0.42 * L_leg
     L_foot = fr(g.FOOT) * H
-    r_th = 0.055 * H * fat ** 0.6
-    r_kn, r_calf, r_ank = 0.033 * H * fat ** 0.4, 0.034 * H * fat ** 0.5, 0.02 * H
+    r_th = 0.048 * H * fat ** 0.7 * baby
+    r_kn, r_calf, r_ank = (0.029 * H * fat ** 0.4 * baby, 0.03 * H * fat ** 0.5 * baby,
+                           0.017 * H * baby)
     nsa = math.radians(fr(g.NECK_SHAFT))
     lm["L_fem"] = L_fem
     for s, side in ((-1, "right"), (1, "left")):

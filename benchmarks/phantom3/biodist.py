@@ -53,14 +53,14 @@ def normal_uptake(body: Body, rng: np.random.Generator) -> tuple[list[Item], dic
     hp = lm["head_pt"]
     tilt = lm["tilt"]
     hh, hw, had, ff = lm["hh"], lm["hw"], lm["had"], lm["ff"]
-    yT, yL, v_t = lm["yT"], lm["yL"], lm["v_t"]
-    cage, W_w, D = lm["cage"], lm["W_w"], body.D
+    yT, v_t = lm["yT"], lm["v_t"]
+    cage, D = lm["cage"], body.D
     items: list[Item] = []
     info: dict = {}
     U = rng.uniform
 
     # ---- head and neck ------------------------------------------------------------------
-    par = U(15, 45)
+    par = U(8, 22)
     sub = par * U(0.6, 1.1)
     for s in (-1, 1):
         c = hp(s * 0.42 * hw, hh * (1 - 0.42 * ff))
@@ -74,17 +74,17 @@ def normal_uptake(body: Body, rng: np.random.Generator) -> tuple[list[Item], dic
                            sub * U(0.85, 1.15), c))
     c = hp(0, hh * (1 - 0.6 * ff))
     items.append(Item("nasopharynx", [Ellipsoid(c[0], c[1], 0.6 * had, 0.06 * hw, 0.09 * hh,
-                                                0.1 * had, tilt)], U(5, 16), c))
+                                                0.1 * had, tilt)], U(2.5, 8), c))
     if rng.random() < 0.6:
         for s in (-1, 1):
             c = hp(s * 0.3 * hw, hh * (1 - 0.86 * ff))
             items.append(Item("lacrimal_glands", [Ellipsoid(c[0], c[1], 0.8 * had, 0.04 * hw,
                                                             0.03 * hh, 0.04 * had)],
-                               U(6, 20), c))
+                               U(3, 10), c))
     blocked = rng.random() > 0.15
     info["thyroid_blocked"] = blocked
     if not blocked:
-        cthy = U(8, 40)
+        cthy = U(5, 25)
         y = lm["y_notch"] - 0.016 * H
         for s in (-1, 1):
             c = (s * 0.011 * H, y)
@@ -95,19 +95,21 @@ def normal_uptake(body: Body, rng: np.random.Generator) -> tuple[list[Item], dic
     # ---- thorax ---------------------------------------------------------------------------
     for e in lungs(body):
         items.append(Item("lungs", [e], U(0.2, 0.7), (e.cx, e.cy)))
-    myo = U(5, 18) if rng.random() > 0.1 else U(1, 3)
+    myo = U(3, 10) if rng.random() > 0.1 else U(0.6, 1.8)
     yc = yT[8] - 0.2 * v_t
-    ax = 0.24 * cage
+    hs = U(0.85, 1.15)
+    ax = 0.24 * cage * hs
     az = min(0.24 * cage, 0.3 * lm["D_ch"])
-    heart = Ellipsoid(0.22 * cage, yc, 0.6 * D(yc), ax, 0.36 * cage, az, -0.75)
+    heart = Ellipsoid(U(0.17, 0.27) * cage, yc, 0.6 * D(yc), ax, 0.36 * cage * hs, az,
+                      -U(0.6, 0.95))
     items.append(Item("myocardium", [Shell(heart, 0.3 * ax)], myo, (heart.cx, heart.cy)))
     info["myocardium"] = myo
 
     # ---- abdomen --------------------------------------------------------------------------
     dome = yT[9] - 0.3 * v_t
-    Lh = g.frac(g.LIVER_HEIGHT, age) * H
+    Lh = g.frac(g.LIVER_HEIGHT, age) * H * U(0.85, 1.2)
     Wl = body.W(dome + 0.4 * Lh)
-    liver_c = U(11, 24)
+    liver_c = U(6, 12)
     rl = Ellipsoid(-0.42 * Wl, dome + 0.47 * Lh, 0.52 * D(dome + 0.4 * Lh), 0.5 * Wl,
                    0.5 * Lh, 0.35 * D(dome + 0.4 * Lh), math.radians(U(10, 25)))
     ll = Ellipsoid(0.12 * Wl, dome + 0.26 * Lh, 0.62 * D(dome), 0.42 * Wl, 0.25 * Lh,
@@ -120,9 +122,9 @@ def normal_uptake(body: Body, rng: np.random.Generator) -> tuple[list[Item], dic
     ys = dome + 0.5 * v_t + 0.18 * Lh
     sp = Ellipsoid(0.68 * Wl, ys, 0.35 * D(ys), 0.2 * Wl, 0.28 * Lh * U(0.8, 1.1),
                    0.16 * D(ys), math.radians(-30))
-    items.append(Item("spleen", [sp], U(3, 10), (sp.cx, sp.cy)))
-    kl = g.frac(g.KIDNEY_LENGTH, age) * H
-    kc = U(1.0, 3.0)
+    items.append(Item("spleen", [sp], U(2, 6), (sp.cx, sp.cy)))
+    kl = g.frac(g.KIDNEY_LENGTH, age) * H * U(0.9, 1.1)
+    kc = U(0.5, 1.5)
     for s in (-1, 1):
         top = yT[12] + (0.6 if s < 0 else 0.0) * v_t
         c = (s * (0.5 * lm["W_L"] + 0.018 * H + 0.2 * kl), top + 0.5 * kl)
@@ -142,7 +144,7 @@ def normal_uptake(body: Body, rng: np.random.Generator) -> tuple[list[Item], dic
     # ---- brown fat, injection site --------------------------------------------------------
     p_bat = 0.14 if age < 8 else 0.28
     if rng.random() < p_bat:
-        cb = U(5, 15)
+        cb = U(3, 9)
         where = [w for w in ("supraclavicular", "neck", "paravertebral", "axillary")
                  if rng.random() < {"supraclavicular": 0.95, "neck": 0.5, "paravertebral": 0.4,
                                     "axillary": 0.25}[w]]
@@ -170,10 +172,11 @@ def normal_uptake(body: Body, rng: np.random.Generator) -> tuple[list[Item], dic
     if rng.random() < 0.22:
         s = int(rng.choice([-1, 1]))
         side = "right" if s < 0 else "left"
-        where = str(rng.choice(["hand", "wrist", "antecubital", "foot"],
-                               p=[0.35, 0.25, 0.25, 0.15]))
+        where = str(rng.choice(["hand", "wrist", "antecubital", "ankle", "foot"],
+                               p=[0.35, 0.22, 0.25, 0.08, 0.1]))
         p = {"hand": lm[f"hand_{side}"], "wrist": lm[f"wrist_{side}"],
-             "antecubital": lm[f"antecubital_{side}"], "foot": lm[f"foot_{side}"]}[where]
+             "antecubital": lm[f"antecubital_{side}"], "ankle": lm[f"ankle_{side}"],
+             "foot": lm[f"foot_{side}"]}[where]
         r = U(0.004, 0.009) * H
         items.append(Item("injection_site", [Ellipsoid(p[0], p[1], p[2] + r, r * U(1, 2.2), r,
                                                        r * 0.8)], U(10, 80), (p[0], p[1])))
@@ -213,7 +216,7 @@ def bowel(body: Body, rng: np.random.Generator, info: dict) -> list[Item]:
         "mixed": ["ascending", "transverse"],
     }[pattern]
     out = []
-    cb = U(3, 15)
+    cb = U(1.5, 8)
     for name in take:
         if pattern == "colon" and rng.random() < 0.2:
             continue
@@ -255,7 +258,7 @@ def bladder_and_urine(body: Body, rng: np.random.Generator, info: dict) -> list[
         c = (U(-0.01, 0.01) * H, y)
         dpel = D(lm["y_hip"])
         out.append(Item("bladder", [Ellipsoid(c[0], c[1], max(0.55 * dpel, az + 2), ax, ay, az)],
-                        U(20, 80), c))
+                        U(12, 60), c))
     if rng.random() < 0.15:
         n = int(rng.integers(1, 4))
         for _ in range(n):
@@ -285,7 +288,7 @@ def tumour_items(body: Body, rng: np.random.Generator, n_nodes: int) -> tuple[li
     site = str(rng.choice(["adrenal_right", "adrenal_left", "abdominal", "thoracic", "pelvic",
                            "cervical"], p=[0.26, 0.24, 0.2, 0.15, 0.1, 0.05]))
     W = lm["W_w"]
-    size = U(0.025, 0.07) * H
+    size = U(0.02, 0.055) * H
     if site.startswith("adrenal"):
         s = -1 if site.endswith("right") else 1
         c = (s * (0.3 * W + 0.3 * size), yT[12] + U(-0.5, 1.0) * lm["v_t"])
@@ -307,7 +310,7 @@ def tumour_items(body: Body, rng: np.random.Generator, n_nodes: int) -> tuple[li
         c = (s * 0.25 * lm["hw"], lm["y_sh"] - U(0.01, 0.025) * H)
         size *= 0.5
         z = lm["z_neck"]
-    ct = U(10, 40)
+    ct = U(6, 25)
     a = size / 2
     prim = Ellipsoid(c[0], c[1], z, a * U(0.8, 1.2), a * U(0.8, 1.2), min(a, 0.35 * D(c[1])),
                      U(0, 3))

@@ -25,8 +25,8 @@ F32 = np.float32
 
 COLLIMATORS = {
     # intrinsic FWHM, collimator FWHM = c0 + c1 * d (mm), penetration spokes, halo
-    "LEHR": dict(ri=3.7, c0=1.2, c1=0.052, pen=0.05, pen_len=70.0, halo=0.08, halo_sd=55.0),
-    "LEGP": dict(ri=3.7, c0=1.8, c1=0.072, pen=0.08, pen_len=90.0, halo=0.12, halo_sd=65.0),
+    "LEHR": dict(ri=3.7, c0=1.2, c1=0.052, pen=0.07, pen_len=55.0, halo=0.08, halo_sd=55.0),
+    "LEGP": dict(ri=3.7, c0=1.8, c1=0.072, pen=0.11, pen_len=65.0, halo=0.12, halo_sd=65.0),
     "LMEGP": dict(ri=3.7, c0=2.0, c1=0.076, pen=0.015, pen_len=50.0, halo=0.04, halo_sd=60.0),
     "MEGP": dict(ri=3.7, c0=2.5, c1=0.086, pen=0.006, pen_len=40.0, halo=0.02, halo_sd=60.0),
 }

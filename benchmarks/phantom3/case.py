@@ -76,12 +76,18 @@ def _up2(a: np.ndarray) -> np.ndarray:
     return (ax0(ax0(a).T).T * 0.25).astype(F32)
 
 
-def generate_case(seed: int, category: str | None = None) -> Phantom3Case:
-    """One deterministic case for ``seed``; ``category`` in normal/limited/extensive or drawn."""
+def generate_case(seed: int, category: str | None = None, *,
+                  feet_first: bool | None = None) -> Phantom3Case:
+    """One deterministic case for ``seed``.
+
+    ``category`` (normal / limited / extensive) is drawn when None; ``feet_first`` overrides
+    the drawn orientation (everything else stays the same, so a case and its feet-first twin
+    differ only by the row flip).
+    """
     if category is not None and category not in CATEGORIES:
         raise ValueError(f"category {category!r}; one of {CATEGORIES}")
     t0 = time.perf_counter()
-    seqs = np.random.SeedSequence([int(seed), 20240603]).spawn(8)
+    seqs = _streams(seed)
     r_cat, r_pat, r_anat, r_cam, r_bio, r_dis, r_noise, r_exp = (np.random.default_rng(s)
                                                                   for s in seqs)
     drawn = str(r_cat.choice(CATEGORIES, p=[0.27, 0.30, 0.43]))
@@ -114,7 +120,8 @@ def generate_case(seed: int, category: str | None = None) -> Phantom3Case:
     sy = sx = sp
     if r_cam.random() < 0.08:
         sy = sp * float(r_cam.uniform(0.96, 1.04))
-    sy = float(np.clip(sy, lo, hi))
+    sy = round(float(np.clip(sy, lo, hi)), 4)
+    sx = round(sx, 4)
     # placement: rotation, off-centre, top margin
     ang = math.radians(float(r_cam.uniform(-4, 4)))
     top = float(r_cam.uniform(15, 70))
@@ -219,7 +226,7 @@ def generate_case(seed: int, category: str | None = None) -> Phantom3Case:
     scene.Pn_sum = Tn_a + Tn_p
     n_view = float(np.clip(r_cam.lognormal(math.log(0.9e6), 0.55), 0.3e6, 4.0e6))
     result = None
-    for attempt in range(8):
+    for _attempt in range(8):
         plan = plan_disease(r_dis, cat, siopen.keys) if abnormal else Plan("none")
         scene.mask = np.zeros((ny, nx), bool)
         diffuse_info = draw_diffuse(scene, plan, r_dis) if plan.diffuse else []
@@ -263,7 +270,8 @@ def generate_case(seed: int, category: str | None = None) -> Phantom3Case:
     post = r_noise.poisson(E_p).astype(F32)
     np.minimum(ant, 65535, out=ant)
     np.minimum(post, 65535, out=post)
-    feet_first = bool(r_cam.random() < 0.12)
+    drawn_ff = bool(r_cam.random() < 0.12)
+    feet_first = drawn_ff if feet_first is None else bool(feet_first)
 
     def flip_row(r):
         return float(scan_rows - 1 - r) if feet_first else float(r)
@@ -322,11 +330,10 @@ def generate_case(seed: int, category: str | None = None) -> Phantom3Case:
              "lesions": lesions, "diffuse": diffuse, "soft_tissue": soft,
              "findings": findings, "meta": meta}
     study_date = dt.date(2016, 1, 4) + dt.timedelta(days=int(seed) % 3000)
-    months = int(age * 12)
-    age_dicom = months / 12 if age < 2 else float(int(age))
+    birth = study_date - dt.timedelta(days=int(age * 365.25))
     patient = Patient(patient_id=f"P3-{seed:06d}", name=f"PHANTOM3^CASE{seed}",
-                      birth_date=study_date - dt.timedelta(days=int(age * 365.25)),
-                      age_years=age_dicom, sex=sex,
+                      birth_date=birth,
+                      age_years=round((study_date - birth).days / 365.25, 2), sex=sex,
                       height_cm=round(H / 10, 1) if export["height"] else None,
                       weight_kg=round(body.weight_kg, 1) if export["weight"] else None)
     study = Study(study_uid=uid(seed, "study"), series_uid=uid(seed, "series"),
@@ -412,6 +419,16 @@ def _diffuse_entries(siopen, seg_s, labels, mask, rf):
             if n and hit:
                 out.append({"bone": bone, "siopen": key, "fraction": round(hit / n, 4)})
     return out
+
+
+def _streams(seed: int):
+    return np.random.SeedSequence([int(seed), 20240603]).spawn(8)
+
+
+def export_style(seed: int) -> dict:
+    """The DICOM export style of a seed (transfer syntax, code scheme, detector order...),
+    without generating the case."""
+    return _export_style(np.random.default_rng(_streams(seed)[7]))
 
 
 def _export_style(rng) -> dict:

@@ -21,11 +21,11 @@ from mibgscore.anatomy.bones import BONE_LABEL, LONG_BONES
 from .shapes import rasterize, smooth_noise
 
 SIOPEN_WEIGHT = {
-    "skull": 1.0, "thoracic_cage": 0.9, "spine": 1.2, "pelvis": 1.1,
-    "right_upper_limb_proximal": 0.6, "right_upper_limb_distal": 0.35,
-    "left_upper_limb_proximal": 0.6, "left_upper_limb_distal": 0.35,
-    "right_lower_limb_proximal": 0.8, "right_lower_limb_distal": 0.7,
-    "left_lower_limb_proximal": 0.8, "left_lower_limb_distal": 0.7,
+    "skull": 1.3, "thoracic_cage": 1.0, "spine": 1.5, "pelvis": 1.4,
+    "right_upper_limb_proximal": 0.5, "right_upper_limb_distal": 0.25,
+    "left_upper_limb_proximal": 0.5, "left_upper_limb_distal": 0.25,
+    "right_lower_limb_proximal": 0.7, "right_lower_limb_distal": 0.55,
+    "left_lower_limb_proximal": 0.7, "left_lower_limb_distal": 0.55,
 }
 BONE_WEIGHT = {"cranium": 1.0, "facial_bones": 0.7, "mandible": 0.35, "sternum": 0.4,
                "clavicle_right": 0.4, "clavicle_left": 0.4, "scapula_right": 0.6,
@@ -209,7 +209,7 @@ def draw_diffuse(scene, plan: Plan, rng: np.random.Generator) -> list[dict]:
         if not deps:
             continue
         num = den = kept = 0.0
-        for sl, act, wa, wp, da, dp in deps:
+        for sl, act, wa, wp, da, _dp in deps:
             dep = (wa + wp) * act
             base = scene.Pn_sum[sl]
             num += float(dep.sum())
@@ -238,7 +238,6 @@ def place_foci(scene, plan: Plan, rng: np.random.Generator) -> list[dict]:
     scheme = scene.siopen
     H = body.H
     placed: list[dict] = []
-    sf = gw.sy / gf.sy
     for key, n in plan.foci.items():
         idx = scheme.keys.index(key) + 1
         cands = []
@@ -296,15 +295,15 @@ def place_foci(scene, plan: Plan, rng: np.random.Generator) -> list[dict]:
                 continue
             i, jj = np.unravel_index(int(np.argmax(fs)), fs.shape)
             base = float(scene.T_sum[sl][i, jj])
-            want = float(np.clip(rng.lognormal(math.log(1.3), 0.55), 0.6, 6.0))
+            want = float(np.clip(rng.lognormal(math.log(1.9), 0.5), 0.9, 8.0))
             conc = want * base / pk
             core = fs >= 0.5 * pk
             B = float(scene.T_sum[sl][core].sum())
             snr = conc * float(fs[core].sum()) * math.sqrt(scene.k) / math.sqrt(max(B, 1e-9))
-            if snr < 6.0:
-                conc *= 6.0 / snr
+            if snr < 8.0:
+                conc *= 8.0 / snr
                 want = conc * pk / base
-            if conc > 150.0 or want > 8.0:
+            if conc > 150.0 or want > 10.0:
                 continue
             scene.F_a[sl] += conc * fa
             scene.F_p[sl] += conc * fp
@@ -314,7 +313,6 @@ def place_foci(scene, plan: Plan, rng: np.random.Generator) -> list[dict]:
                            "contrast": round(want, 3), "z_mm": round(z, 1),
                            "concentration": round(conc, 1)})
             made += 1
-    del sf
     return placed
 
 

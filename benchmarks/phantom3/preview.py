@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 
-def render(case, path: str | Path, gamma: float = 0.5, marks: bool = True) -> None:
+def render(case, path: str | Path, gamma: float = 0.6, marks: bool = True) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -14,10 +14,9 @@ import numpy as np
 
 from mibgscore.anatomy.body import find_body
 from mibgscore.anatomy.grid import WorkGrid
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
+from mibgscore.anatomy.scheme import SegmentScheme, resolve_scheme
 from mibgscore.anatomy.skeleton import fit_skeleton
 from mibgscore.anatomy.types import Body, Skeleton
-from mibgscore.errors import SchemeError
 from mibgscore.grading.segments import ScanGrades, SegmentEvidence, grade_scan
 from mibgscore.io.types import Scan
 from mibgscore.lesions.registry import resolve_detector
@@ -125,16 +124,6 @@ class ScoreEvidence:
             curie_segments=grades.curie, stage_seconds=stage_seconds)
 
 
-def _scheme(value: SegmentScheme | str | Path | None, default: str, keys: tuple[str, ...]
-            ) -> SegmentScheme:
-    scheme = load_scheme(default) if value is None else (
-        value if isinstance(value, SegmentScheme) else load_scheme(value))
-    if set(scheme.keys) != set(keys):
-        raise SchemeError(f"the {default.upper()} segment table must define exactly the keys "
-                          f"{', '.join(keys)}.")
-    return scheme
-
-
 @contextmanager
 def _timed(stage: dict[str, float], name: str) -> Iterator[None]:
     t = time.perf_counter()
@@ -171,8 +160,8 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
         An unknown lesion detector, or one that cannot run here.
     """
     t0 = time.perf_counter()
-    siopen_s = _scheme(siopen_scheme, "siopen", SIOPEN_KEYS)
-    curie_s = _scheme(curie_scheme, "curie", CURIE_KEYS)
+    siopen_s = resolve_scheme(siopen_scheme, "siopen")
+    curie_s = resolve_scheme(curie_scheme, "curie")
     detector, detector_notes = resolve_detector(params.lesion_method, params.lesion_params)
     stage: dict[str, float] = {}
     with _timed(stage, "body"):
@@ -198,7 +187,7 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
         siopen_confidence={e.key: e.confidence for e in grades.siopen},
         curie={e.key: e.grade for e in grades.curie},
         lesions=_lesions(lesions, grades, siopen_s, body.grid),
-        findings=_findings(uptake, body.grid),
+        findings=_findings(uptake, lesions, body.grid),
         warnings=[*detector_notes, *_warnings(scan, body, skeleton, params)],
         seconds=seconds, evidence=evidence, model=detector.model,
         schemes={"siopen": siopen_s.name, "curie": curie_s.name})
@@ -230,12 +219,17 @@ def _lesions(lesions: SkeletalLesions, grades: ScanGrades, scheme: SegmentScheme
     return out
 
 
-def _findings(uptake: NormalUptake, grid: WorkGrid) -> list[Finding]:
-    """Normal-uptake and soft-tissue findings at their hottest pixel (scan frame)."""
+def _findings(uptake: NormalUptake, lesions: SkeletalLesions, grid: WorkGrid
+              ) -> list[Finding]:
+    """Normal-uptake and soft-tissue findings at their hottest pixel, then the candidate foci
+    the detector set aside as normal uptake, labelled with what they were taken for (scan
+    frame)."""
+    points = [(u.label, u.row, u.col) for u in uptake.findings]
+    points += [(x.reason, x.focus.row, x.focus.col) for x in lesions.rejected]
     out = []
-    for u in uptake.findings:
-        (r, c), = grid.to_original([(u.row, u.col)])
-        out.append(Finding(label=u.label, row=int(r), col=int(c)))
+    for label, row, col in points:
+        (r, c), = grid.to_original([(row, col)])
+        out.append(Finding(label=label, row=int(r), col=int(c)))
     return out
 
 

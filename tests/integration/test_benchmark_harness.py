@@ -84,8 +84,9 @@ def test_harness_writes_page_and_json(run, phantom):
     assert data["n"] == 3 and 0 <= h["n"] <= 3
     if h["n"]:
         assert 0 <= h["mae"] <= 72 and -72 <= h["bias"] <= 72
-        for key in ("icc", "curie_icc", "kappa"):
-            assert h[key] is None or -1.0 <= h[key] <= 1.0 + 1e-9
+        for key in ("icc", "curie_icc"):  # ICC(A,1) of 3 studies may fall below -1
+            assert h[key] is None or h[key] <= 1.0 + 1e-9
+        assert h["kappa"] is None or -1.0 <= h["kappa"] <= 1.0 + 1e-9
         for key in ("cut3", "normal0", "whole5", "segment_exact"):
             assert h[key] is None or 0.0 <= h[key] <= 1.0
     assert set(data["targets"]) == {t.key for t in metrics.TARGETS}

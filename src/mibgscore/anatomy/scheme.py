@@ -10,6 +10,7 @@ derived from it.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -256,6 +257,96 @@ def load_scheme(source: str | Path) -> SegmentScheme:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SchemeError(f"cannot read the segment table ({exc}).", path) from exc
     return _parse(data, path, bundled=False)
+
+
+def check_scheme_keys(scheme: SegmentScheme, name: str, *, path: str | Path | None = None
+                      ) -> SegmentScheme:
+    """Check that a table defines exactly the contract's keys of one scheme.
+
+    Parameters
+    ----------
+    scheme : SegmentScheme
+        The table to check (a centre's own, or a bundled one).
+    name : str
+        ``"siopen"`` or ``"curie"``: whose keys (``SIOPEN_KEYS``, ``CURIE_KEYS``) it must define.
+    path : str or Path, optional
+        The file the table came from, named in the error.
+
+    Returns
+    -------
+    SegmentScheme
+        ``scheme`` itself.
+
+    Raises
+    ------
+    SchemeError
+        The table's keys are not the contract's keys of ``name`` (order may differ).
+    """
+    if name not in BUNDLED:
+        raise ValueError(f"unknown scheme {name!r}; known: {', '.join(BUNDLED)}")
+    keys = _bundled(name).keys
+    if set(scheme.keys) != set(keys):
+        raise SchemeError(f"the {name.upper()} segment table must define exactly the keys "
+                          f"{', '.join(keys)}.", path)
+    return scheme
+
+
+def resolve_scheme(value: SegmentScheme | str | Path | None, name: str) -> SegmentScheme:
+    """The table to score ``name`` with: ``value`` loaded if need be, its keys checked.
+
+    Parameters
+    ----------
+    value : SegmentScheme, str or Path, optional
+        A loaded table, ``"siopen"``/``"curie"``, or a TOML path; the bundled ``name`` table
+        when None.
+    name : str
+        ``"siopen"`` or ``"curie"``.
+
+    Raises
+    ------
+    SchemeError
+        The table cannot be read, is inconsistent, or does not define ``name``'s keys.
+    """
+    scheme = value if isinstance(value, SegmentScheme) else load_scheme(
+        name if value is None else value)
+    where = value if isinstance(value, Path) or (
+        isinstance(value, str) and value.lower() not in BUNDLED) else None
+    return check_scheme_keys(scheme, name, path=where)
+
+
+def load_schemes(files: Iterable[str | Path]
+                 ) -> tuple[SegmentScheme | None, SegmentScheme | None]:
+    """Sort a centre's segment tables (``--segments``) into the SIOPEN and the Curie table.
+
+    Parameters
+    ----------
+    files : iterable of str or Path
+        TOML segment tables, at most one with the SIOPEN keys and one with the Curie keys.
+
+    Returns
+    -------
+    tuple of (SegmentScheme or None, SegmentScheme or None)
+        ``(siopen, curie)``; None where no file has that scheme's keys (the bundled table is
+        meant).
+
+    Raises
+    ------
+    SchemeError
+        A table cannot be read or is inconsistent, has neither the SIOPEN nor the Curie keys,
+        or a second table is given for one scheme.
+    """
+    found: dict[str, SegmentScheme] = {}
+    for f in files:
+        table = load_scheme(Path(f))
+        name = next((n for n in BUNDLED if set(table.keys) == set(_bundled(n).keys)), None)
+        if name is None:
+            raise SchemeError("the table's segment keys are neither the SIOPEN keys nor the "
+                              "Curie keys; see `mibgscore segments siopen`.", f)
+        if name in found:
+            raise SchemeError(f"this is a second {name.upper()} table; give one table per "
+                              "scheme.", f)
+        found[name] = table
+    return found.get("siopen"), found.get("curie")
 
 
 @cache

@@ -69,7 +69,8 @@ def reading_report(store: Store, study_id: int, language: str = "en"):
         maps = load_maps(store, study)
         if maps is not None:
             result_ev.evidence = types.SimpleNamespace(**maps)
-        overlay = render_overlay(scan, result_ev)
+        overlay = render_overlay(scan, result_ev,
+                                 schemes=(store.schemes.siopen, store.schemes.curie))
     except Exception:  # an overlay failure must not block the report
         logger.exception("overlay of study %s failed", study.key[:8])
     signed_at = study.signed_at.replace(tzinfo=dt.UTC) if study.signed_at and \
@@ -119,6 +120,10 @@ def dicom(store: Store, study_id: int, kind: str, language: str = "en") -> tuple
 def readings_csv(store: Store) -> str:
     """All readings as CSV: one row per study, automatic and final grades per segment."""
     siopen, curie = Schemes.keys("siopen"), Schemes.keys("curie")
+
+    def total(name: str, grades: dict[str, int]) -> int:
+        return store.schemes.grades(name, grades).total
+
     buf = io.StringIO()
     w = csv.writer(buf)
     head = ["study_key", "study_uid", "patient_id", "study_date", "status", "reader",
@@ -139,8 +144,8 @@ def readings_csv(store: Store) -> str:
             w.writerow([st.key, st.study_uid or "", st.patient_id or "", st.study_date or "",
                         st.status, names.get(st.signed_by or st.reader_id or -1, ""),
                         st.signed_at.isoformat() + "Z" if st.signed_at else "",
-                        int(edited), sum(sa.values()), sum(st.siopen.values()),
-                        sum(ca.values()), sum(st.curie.values())]
+                        int(edited), total("siopen", sa), total("siopen", st.siopen),
+                        total("curie", ca), total("curie", st.curie)]
                        + [sa[k] for k in siopen] + [st.siopen[k] for k in siopen]
                        + [ca[k] for k in curie] + [st.curie[k] for k in curie]
                        + [st.impression.replace("\r", " ")])

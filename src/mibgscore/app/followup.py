@@ -42,22 +42,23 @@ def followup(store: Store, study_id: int) -> dict[str, Any]:
         if not study.siopen:
             raise ServiceError("this study is not scored yet.", 409, "not_scored")
         names = user_names(s)
-        out: dict[str, Any] = {"current": summary(study, names), "prior": summary(prior, names),
+        out: dict[str, Any] = {"current": summary(study, names, store.schemes),
+                               "prior": summary(prior, names, store.schemes),
                                "prior_signed": prior.status in LOCKED,
                                "current_signed": study.status in LOCKED}
         out["interval_days"] = (dt.date.fromisoformat(study.study_date)
                                 - dt.date.fromisoformat(prior.study_date)).days
         for scheme in SCHEME_NAMES:
             out[scheme] = _compare(getattr(prior, scheme), getattr(study, scheme),
-                                   Schemes.keys(scheme))
+                                   store.schemes, scheme)
         return out
 
 
-def _compare(prior: dict[str, int], current: dict[str, int], keys: tuple[str, ...]
+def _compare(prior: dict[str, int], current: dict[str, int], schemes: Schemes, name: str
              ) -> dict[str, Any]:
     rows = [{"segment": k, "prior": prior[k], "current": current[k],
-             "change": current[k] - prior[k]} for k in keys]
-    ta, tb = sum(prior.values()), sum(current.values())
+             "change": current[k] - prior[k]} for k in Schemes.keys(name)]
+    ta, tb = schemes.grades(name, prior).total, schemes.grades(name, current).total
     return {"segments": rows, "prior_total": ta, "current_total": tb, "change": tb - ta,
             "change_percent": None if ta == 0 else round(100.0 * (tb - ta) / ta, 1),
             "response": response(ta, tb)}

@@ -36,7 +36,7 @@ EN: dict[str, str] = {
     "saved": "Saved", "saving": "Saving…", "locked": "Signed and locked",
     "signed_by": "Signed by {who} at {when}", "followup": "Follow-up comparison",
     "export_pdf": "PDF report", "export_sr": "DICOM SR", "export_epdf": "Encapsulated PDF",
-    "keys_help": "Keys: ↑/↓ segment · 0–6 grade · Enter accept auto · A accept all · "
+    "keys_help": "Keys: ↑/↓ segment · 0–{max_grade} grade · Enter accept auto · A accept all · "
                  "S segments · L lesions · G geometric mean · +/− zoom · I impression · "
                  "N next study",
     "lesions_in": "Lesions in {segment}", "no_lesions": "No lesion detected here.",
@@ -96,7 +96,8 @@ FR: dict[str, str] = {
     "saved": "Enregistré", "saving": "Enregistrement…", "locked": "Signé et verrouillé",
     "signed_by": "Signé par {who} le {when}", "followup": "Comparaison de suivi",
     "export_pdf": "Compte rendu PDF", "export_sr": "DICOM SR", "export_epdf": "PDF encapsulé",
-    "keys_help": "Touches : ↑/↓ segment · 0–6 grade · Entrée accepter auto · A tout accepter · "
+    "keys_help": "Touches : ↑/↓ segment · 0–{max_grade} grade · Entrée accepter auto · "
+                 "A tout accepter · "
                  "S segments · L lésions · G moyenne géométrique · +/− zoom · I conclusion · "
                  "N examen suivant",
     "lesions_in": "Lésions : {segment}", "no_lesions": "Aucune lésion détectée ici.",

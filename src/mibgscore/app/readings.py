@@ -153,8 +153,8 @@ def sign(store: Store, study_id: int, user_id: int, *, version: int) -> dict[str
             study.reader_id = user_id
         edited = [f"{sch}:{k}" for sch in SCHEME_NAMES for k in Schemes.keys(sch)
                   if getattr(study, sch)[k] != study.auto[sch]["segments"][k]]
-        return {"siopen_total": sum(study.siopen.values()),
-                "curie_total": sum(study.curie.values()),
+        return {"siopen_total": store.schemes.grades("siopen", study.siopen).total,
+                "curie_total": store.schemes.grades("curie", study.curie).total,
                 "auto_siopen_total": study.auto["siopen"]["total"],
                 "edited": edited, "amendment": amended}
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
-from mibgscore.errors import SchemeError
+from mibgscore.anatomy.grades import Grades
+from mibgscore.anatomy.scheme import (
+    CURIE_KEYS,
+    SIOPEN_KEYS,
+    SegmentScheme,
+    load_scheme,
+    load_schemes,
+)
 
 SCHEME_NAMES = ("siopen", "curie")
 """The two scores of a reading, in the order the interface shows them."""
@@ -38,19 +44,8 @@ class Schemes:
             A table cannot be read or is inconsistent, has neither the SIOPEN nor the Curie
             keys, or a second table is given for one scheme.
         """
-        found: dict[str, SegmentScheme] = {}
-        for f in files:
-            table = load_scheme(Path(f))
-            name = next((n for n in SCHEME_NAMES if set(table.keys) == set(_KEYS[n])), None)
-            if name is None:
-                raise SchemeError("the table's segment keys are neither the SIOPEN keys nor the "
-                                  "Curie keys; see `mibgscore segments siopen`.", f)
-            if name in found:
-                raise SchemeError(f"is a second {name.upper()} table; give one table per "
-                                  "scheme.", f)
-            found[name] = table
-        return cls(found.get("siopen") or load_scheme("siopen"),
-                   found.get("curie") or load_scheme("curie"))
+        siopen, curie = load_schemes(files)
+        return cls(siopen or load_scheme("siopen"), curie or load_scheme("curie"))
 
     def __getitem__(self, name: str) -> SegmentScheme:
         if name not in SCHEME_NAMES:
@@ -65,3 +60,14 @@ class Schemes:
     def max_grade(self, name: str) -> int:
         """Highest grade of a segment in ``name``'s table (6 for SIOPEN, 3 for Curie)."""
         return self[name].max_grade
+
+    def grades(self, name: str, grades: Mapping[str, int]) -> Grades:
+        """``grades`` (key -> grade) of ``name`` checked against the table in use; its
+        ``total`` and ``category`` are the reading's.
+
+        Raises
+        ------
+        ValueError
+            A key is missing or unknown, or a grade is outside 0 to the table's max grade.
+        """
+        return Grades(self[name], grades)

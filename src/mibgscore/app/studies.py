@@ -14,16 +14,20 @@ from mibgscore.app.storage import Store, get_study, maps_present, views_present
 from mibgscore.app.users import user_names
 
 
-def summary(study: Study, names: dict[int, str]) -> dict[str, Any]:
-    """One worklist row."""
-    total = sum(study.siopen.values()) if study.siopen else None
+def summary(study: Study, names: dict[int, str], schemes: Schemes) -> dict[str, Any]:
+    """One worklist row; totals through ``schemes``, the segment tables in use."""
+
+    def total(name: str) -> int | None:
+        grades = getattr(study, name)
+        return schemes.grades(name, grades).total if grades else None
+
     return {
         "id": study.id, "key": study.key, "patient_id": study.patient_id,
         "patient_name": study.patient_name, "age_years": study.age_years, "sex": study.sex,
         "study_date": study.study_date, "description": study.description,
         "status": study.status, "auto_siopen_total": study.auto_siopen_total,
-        "siopen_total": total,
-        "curie_total": sum(study.curie.values()) if study.curie else None,
+        "siopen_total": total("siopen"),
+        "curie_total": total("curie"),
         "reader": names.get(study.signed_by or study.reader_id or -1),
         "signed_at": study.signed_at.isoformat() + "Z" if study.signed_at else None,
         "error": study.error, "version": study.version,
@@ -43,7 +47,7 @@ def worklist(store: Store, *, q: str = "", status: str = "") -> list[dict[str, A
                                                  st.description, st.study_date)).lower()
                 if q.lower() not in hay:
                     continue
-            rows.append(summary(st, names))
+            rows.append(summary(st, names, store.schemes))
         return rows
 
 
@@ -69,7 +73,7 @@ def reading(store: Store, study_id: int, *, session: Session | None = None) -> d
     try:
         study = get_study(s, study_id)
         names = user_names(s)
-        out = summary(study, names)
+        out = summary(study, names, store.schemes)
         out.update({
             "rows": study.rows, "cols": study.cols,
             "spacing_mm": [study.spacing_row_mm, study.spacing_col_mm],

@@ -55,9 +55,9 @@ def progress_bar(description: str, *, enabled: bool = True
 
 def segment_tables(files: list[Path] | None):
     """The ``siopen_scheme`` and ``curie_scheme`` arguments for ``--segments`` (None: bundled)."""
-    from mibgscore.cli.score import _schemes
+    from mibgscore.anatomy.scheme import load_schemes
 
-    return _schemes(files or [])
+    return load_schemes(files or [])
 
 
 def register(app: typer.Typer) -> None:

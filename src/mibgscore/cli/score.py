@@ -52,12 +52,14 @@ def register(app: typer.Typer) -> None:
         """
         import json
 
+        from mibgscore.anatomy.scheme import load_scheme, load_schemes
         from mibgscore.errors import InputError, MibgscoreError
         from mibgscore.io.read import iter_scans
         from mibgscore.pipeline import score
 
         params = score_params(Detector(lesions).value)
-        siopen_scheme, curie_scheme = _schemes(segments or [])
+        siopen, curie = load_schemes(segments or [])
+        tables = (siopen or load_scheme("siopen"), curie or load_scheme("curie"))
         if overlay_dir is not None:
             overlay_dir.mkdir(parents=True, exist_ok=True)
         failed = crashed = done = 0
@@ -68,8 +70,8 @@ def register(app: typer.Typer) -> None:
                 continue
             label = item.path or ""
             try:
-                result = score(item, params=params, siopen_scheme=siopen_scheme,
-                               curie_scheme=curie_scheme)
+                result = score(item, params=params, siopen_scheme=tables[0],
+                               curie_scheme=tables[1])
             except MibgscoreError as exc:
                 failed += 1
                 _error(json_lines, label, exc.reason, str(exc))
@@ -86,7 +88,7 @@ def register(app: typer.Typer) -> None:
                 from mibgscore.report.overlay import render_overlay
 
                 out = overlay_dir / overlay_name(label, item.study.study_uid)
-                render_overlay(item, result, out)
+                render_overlay(item, result, out, schemes=tables)
             if json_lines:
                 typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
             else:
@@ -110,23 +112,6 @@ def score_params(lesions: str):
     except ValueError as exc:
         raise InputError(f"--lesions {lesions}: {exc}") from None
     return params
-
-
-def _schemes(files: list[Path]):
-    from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, load_scheme
-    from mibgscore.errors import SchemeError
-
-    siopen = curie = None
-    for f in files:
-        s = load_scheme(f)
-        if set(s.keys) == set(SIOPEN_KEYS):
-            siopen = s
-        elif set(s.keys) == set(CURIE_KEYS):
-            curie = s
-        else:
-            raise SchemeError("the table's segment keys are neither the SIOPEN keys nor the "
-                              "Curie keys; see `mibgscore segments siopen`.", f)
-    return siopen, curie
 
 
 def _error(json_lines: bool, file: str, reason: str, text: str) -> None:

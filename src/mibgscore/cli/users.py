@@ -26,9 +26,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Add a user, or reset an existing user's password and role."""
         from mibgscore.app.db import init_db, make_engine, make_sessionmaker
-        from mibgscore.app.service import ServiceError, Store, add_user
         from mibgscore.app.settings import AppSettings
-        from mibgscore.errors import InputError
+        from mibgscore.app.storage import Store
+        from mibgscore.app.users import add_user
+        from mibgscore.errors import InputError, ServiceError
 
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")

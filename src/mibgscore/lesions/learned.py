@@ -12,17 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from mibgscore.anatomy.bones import BONES
 from mibgscore.anatomy.types import Body, WorkingSkeleton
+from mibgscore.lesions._evidence import focus_evidence
 from mibgscore.lesions.detector import lone_injection_site
-from mibgscore.lesions.types import FocalLesion, SkeletalLesions
+from mibgscore.lesions.types import FocalLesion, RejectedFocus, SkeletalLesions
+from mibgscore.lesions.verifier import VERIFIER_FILE, FocusVerifier, shipped_verifier
 from mibgscore.result import ModelInfo
 from mibgscore.uptake.types import NormalUptake, WorkingViews
 
@@ -152,19 +155,32 @@ def net_input(body: Body, grid: NetGrid) -> np.ndarray:
     return out
 
 
-def _weights() -> bytes:
-    return resources.files("mibgscore.lesions").joinpath("models", MODEL_FILE).read_bytes()
+def _weights(folder: str | None = None) -> bytes:
+    """The network's ONNX bytes: the shipped ones, or ``folder``/lesion_net.onnx."""
+    if folder is None:
+        return resources.files("mibgscore.lesions").joinpath("models", MODEL_FILE).read_bytes()
+    return (Path(folder) / MODEL_FILE).read_bytes()
 
 
-@lru_cache(maxsize=1)
-def _session():
+def _card(folder: str | None = None) -> dict:
+    if folder is None:
+        text = resources.files("mibgscore.lesions").joinpath("models", CARD_FILE).read_text(
+            "utf-8")
+    else:
+        path = Path(folder) / CARD_FILE
+        text = path.read_text(encoding="utf-8") if path.is_file() else "{}"
+    return json.loads(text)
+
+
+@lru_cache(maxsize=4)
+def _session(folder: str | None = None):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(_weights(), sess_options=opts,
+    return ort.InferenceSession(_weights(folder), sess_options=opts,
                                 providers=["CPUExecutionProvider"])
 
 
@@ -182,20 +198,24 @@ def model_available() -> bool:
     return unavailable_reason() is None
 
 
-@lru_cache(maxsize=1)
-def model_info() -> ModelInfo:
-    """Name, version (from the training card) and SHA-256 of the shipped weights file."""
-    card = json.loads(resources.files("mibgscore.lesions").joinpath(
-        "models", CARD_FILE).read_text("utf-8"))
-    return ModelInfo("learned", str(card.get("version", "")),
-                     hashlib.sha256(_weights()).hexdigest())
+@lru_cache(maxsize=8)
+def model_info(folder: str | None = None, verifier_sha256: str | None = None) -> ModelInfo:
+    """Name, version (from the training card) and SHA-256 of the weights file; with a focus
+    verifier, the SHA-256 of the network's file followed by the verifier's, and ``+verifier``
+    after the version."""
+    weights = hashlib.sha256(_weights(folder)).hexdigest()
+    version = str(_card(folder).get("version", ""))
+    if verifier_sha256 is None:
+        return ModelInfo("learned", version, weights)
+    both = hashlib.sha256((weights + verifier_sha256).encode()).hexdigest()
+    return ModelInfo("learned", f"{version}+verifier", both)
 
 
-def predict(body: Body) -> tuple[NetGrid, np.ndarray]:
+def predict(body: Body, folder: str | None = None) -> tuple[NetGrid, np.ndarray]:
     """Network grid and output probabilities, shape (3, rows, cols): ``CHANNELS``."""
     grid = net_grid(body.mask)
     x = net_input(body, grid)[None]
-    sess = _session()
+    sess = _session(folder)
     (logits,) = sess.run(None, {sess.get_inputs()[0].name: x})
     return grid, (1.0 / (1.0 + np.exp(-logits[0]))).astype(np.float32)
 
@@ -233,6 +253,15 @@ class LearnedParams:
         so its share of the bone is not biased by where the fitted outline happens to lie.
     extent_reach_mm : float
         How far from the fitted skeleton the network's bone and involvement are taken.
+    verify : bool
+        Weigh every candidate focus (the focus map's peaks above ``candidate_p``) with the
+        focus verifier (:mod:`mibgscore.lesions.verifier`) and keep those it takes for bone;
+        the others are reported as findings.
+    candidate_p : float
+        Smallest peak of the focus map put to the verifier.
+    folder : str or None
+        A folder with other weights (``lesion_net.onnx``, its card ``lesion_net.json`` and,
+        for verification, ``focus_verifier.json``); None: the shipped ones.
     """
 
     diffuse_p: float = 0.9
@@ -245,10 +274,14 @@ class LearnedParams:
     extent_p: float = 0.5
     bone_p: float = 0.5
     extent_reach_mm: float = 12.0
+    verify: bool = True
+    candidate_p: float = 0.3
+    folder: str | None = None
 
 
 class LearnedDetector:
-    """The shipped network's lesion map, snapped onto the fitted skeleton.
+    """The shipped network's lesion map, snapped onto the fitted skeleton, each candidate
+    focus weighed by the focus verifier.
 
     Parameters
     ----------
@@ -257,13 +290,38 @@ class LearnedDetector:
 
     def __init__(self, params: LearnedParams | None = None) -> None:
         self.params = params if params is not None else LearnedParams()
-        self.model = model_info()
+        self.verifier = None
+        if self.params.verify:
+            folder = self.params.folder
+            self.verifier = (shipped_verifier() if folder is None else
+                             FocusVerifier.load(Path(folder) / VERIFIER_FILE))
+        self.model = model_info(self.params.folder,
+                                None if self.verifier is None else self.verifier.sha256)
 
     def find(self, views: WorkingViews, skeleton: WorkingSkeleton,
              uptake: NormalUptake) -> SkeletalLesions:
         """Foci and diffuse involvement (see :func:`find_lesions_learned`)."""
-        return find_lesions_learned(views, skeleton, params=self.params,
-                                    normal_uptake=uptake.mask)
+        p = self.params
+        prediction = predict(views.body, p.folder)
+        if self.verifier is None:
+            return find_lesions_learned(views, skeleton, params=p, prediction=prediction,
+                                        normal_uptake=uptake.mask)
+        found = find_lesions_learned(
+            views, skeleton, prediction=prediction, normal_uptake=uptake.mask,
+            params=replace(p, focal_p=p.candidate_p, lone_extremity_is_injection=False))
+        kept, rejected = [], []
+        for x in found.focal:
+            evidence = focus_evidence(x, views, uptake,
+                                      float(skeleton.position[x.bone_row, x.bone_col]))
+            q = self.verifier.probability(evidence)
+            if q >= self.verifier.threshold:
+                kept.append(replace(x, confidence=q))
+            else:
+                rejected.append(RejectedFocus(x, self.verifier.reason(evidence), q))
+        if p.lone_extremity_is_injection and lone_injection_site(kept, found.diffuse, skeleton):
+            rejected.append(RejectedFocus(kept[0], "injection_site", kept[0].confidence))
+            kept = []
+        return replace(found, focal=tuple(kept), rejected=tuple(rejected))
 
 
 def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,

@@ -44,6 +44,24 @@ class FocalLesion:
             raise ValueError(f"focal confidence {self.confidence}")
 
 
+@dataclass(frozen=True)
+class RejectedFocus:
+    """A candidate focus set aside as normal uptake, and why.
+
+    Attributes
+    ----------
+    focus : FocalLesion
+    reason : str
+        What it was taken for (a finding label such as ``salivary_glands``, or ``not_bone``).
+    probability : float
+        The verifier's probability that it was bone, 0-1.
+    """
+
+    focus: FocalLesion
+    reason: str
+    probability: float
+
+
 @dataclass(frozen=True, eq=False)
 class SkeletalLesions:
     """Abnormal skeletal uptake of one scan (canonical frame).
@@ -63,6 +81,8 @@ class SkeletalLesions:
     extent_bone : ndarray of shape (rows, cols), bool, or None
         The bone against which diffuse extent is measured, when the detector sees it (each
         pixel counts in the segment of the nearest fitted bone); None: the fitted skeleton.
+    rejected : tuple of RejectedFocus
+        Candidate foci set aside as normal uptake (shown as findings, never graded).
     """
 
     focal: tuple[FocalLesion, ...]
@@ -71,6 +91,7 @@ class SkeletalLesions:
     significance: np.ndarray
     bone_zone: np.ndarray
     extent_bone: np.ndarray | None = None
+    rejected: tuple[RejectedFocus, ...] = ()
 
     def __post_init__(self) -> None:
         if self.diffuse.dtype != bool:

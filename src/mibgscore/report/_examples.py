@@ -20,7 +20,7 @@ def main(outdir: str | Path) -> list[Path]:
     """Write overlay_<category>.png, report_page1.png and report_page1_fr.png to ``outdir``."""
     from PIL import Image
 
-    from mibgscore.anatomy.scheme import SIOPEN_KEYS
+    from mibgscore.anatomy.scheme import SIOPEN_KEYS, load_scheme
     from mibgscore.pipeline import score
     from mibgscore.report.overlay import render_overlay
     from mibgscore.report.pdf import reading_pdf
@@ -45,8 +45,9 @@ def main(outdir: str | Path) -> list[Path]:
     scan, result = scored["limited"]
     final = dict(result.siopen)
     changed = max(final, key=lambda k: final[k])  # the reader changes one grade
-    final[changed] = min(final[changed] + 1, 6)
-    prior = {k: 0 for k in SIOPEN_KEYS} | {k: min(6, 2 * g + 2) for k, g in final.items() if g}
+    top = load_scheme("siopen").max_grade
+    final[changed] = min(final[changed] + 1, top)
+    prior = {k: 0 for k in SIOPEN_KEYS} | {k: min(top, 2 * g + 2) for k, g in final.items() if g}
     prior_date = (scan.study.study_date or dt.date(2025, 5, 17)) - dt.timedelta(days=120)
     day = scan.study.study_date or dt.date(2025, 5, 17)
     signed = dt.datetime(day.year, day.month, day.day, 16, 30, tzinfo=dt.UTC)

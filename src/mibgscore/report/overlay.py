@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from mibgscore import __version__
-from mibgscore.anatomy.scheme import load_scheme
-from mibgscore.grading.rules import curie_category, siopen_category
+from mibgscore.anatomy.grades import Grades
+from mibgscore.anatomy.scheme import SegmentScheme, load_scheme
 from mibgscore.io.types import Scan
 from mibgscore.result import ScoreResult
 
@@ -39,7 +39,8 @@ ORIENTATION_NOTE = ("Anterior: seen from the front, patient's right on the viewe
 
 def render_overlay(scan: Scan, result: ScoreResult, path: str | Path | None = None, *,
                    title: str | None = None, low_confidence: float = LOW_CONFIDENCE,
-                   table: bool = True) -> bytes:
+                   table: bool = True,
+                   schemes: tuple[SegmentScheme, SegmentScheme] | None = None) -> bytes:
     """Draw the one-picture summary of a scored scan, as PNG.
 
     Anterior and posterior side by side at the same scale in inverted grey (each windowed from
@@ -68,6 +69,9 @@ def render_overlay(scan: Scan, result: ScoreResult, path: str | Path | None = No
     table : bool
         Draw the grade tables beside the views (False: the views alone, e.g. for the PDF
         report, which has its own tables).
+    schemes : tuple of (SegmentScheme, SegmentScheme), optional
+        The SIOPEN and Curie tables the scan was scored with (segment names, grade range,
+        highest total and cut-off of the tables); the bundled ones by default.
 
     Returns
     -------
@@ -136,7 +140,8 @@ def render_overlay(scan: Scan, result: ScoreResult, path: str | Path | None = No
     if table:
         x0 = round((margin + n * (img_w + gap)) * 100)
         _draw_tables(draw, (x0, round(top * 100) + 8, round(table_w * 100),
-                            height - round(bottom * 100)), result, low_confidence)
+                            height - round(bottom * 100)), result, low_confidence,
+                     schemes or (load_scheme("siopen"), load_scheme("curie")))
 
     buf = io.BytesIO()
     picture.save(buf, format="PNG", compress_level=1)
@@ -314,9 +319,10 @@ def _overlay_rgba(seg_map: np.ndarray | None, regions: np.ndarray, *, zoom: floa
 
 
 def _draw_tables(draw, frame: tuple[int, int, int, int], result: ScoreResult,
-                 low_confidence: float) -> None:
+                 low_confidence: float, schemes: tuple[SegmentScheme, SegmentScheme]) -> None:
     """The grade tables and the lesion list, written with Pillow in ``frame`` (x, y, w, bottom)."""
-    siopen_scheme, curie_scheme = load_scheme("siopen"), load_scheme("curie")
+    siopen_scheme, curie_scheme = schemes
+    siopen, curie = Grades(siopen_scheme, result.siopen), Grades(curie_scheme, result.curie)
     x0, y, width, bottom = frame
     step = 19
     normal, bold, small = _font(12), _font(12, bold=True), _font(11)
@@ -324,7 +330,7 @@ def _draw_tables(draw, frame: tuple[int, int, int, int], result: ScoreResult,
     def line(text: str, *, font=normal, fill: str = "black", dx: int = 0) -> None:
         draw.text((x0 + dx, y), text, font=font, fill=fill, anchor="la")
 
-    line(f"{'SIOPEN (0-6)':<27}{'grade':>6}{'conf.':>7}", font=bold)
+    line(f"{f'SIOPEN (0-{siopen_scheme.max_grade})':<27}{'grade':>6}{'conf.':>7}", font=bold)
     y += step + 4
     flagged = 0
     for i, seg in enumerate(siopen_scheme.segments):
@@ -339,21 +345,21 @@ def _draw_tables(draw, frame: tuple[int, int, int, int], result: ScoreResult,
         line(f"{seg.name:<25}{grade:>6}{conf:>7.2f}{'  check' if low else ''}", dx=16,
              fill="#7a4a00" if low else "black")
         y += step
-    total = result.siopen_total
-    line(f"{'SIOPEN total':<14}{f'{total} / 72':>17}{siopen_category(total):>7}", font=bold)
+    total = f"{siopen.total} / {siopen_scheme.max_total}"
+    line(f"{'SIOPEN total':<14}{total:>17}{siopen.category or '':>7}", font=bold)
     y += step
     if flagged:
         line(f"{flagged} segment(s) with confidence < {low_confidence:.2f}: check",
              font=small, fill="#7a4a00")
     y += step + 8
 
-    line(f"{'Curie (0-3)':<27}{'grade':>6}", font=bold)
+    line(f"{f'Curie (0-{curie_scheme.max_grade})':<27}{'grade':>6}", font=bold)
     y += step + 4
     for seg in curie_scheme.segments:
         line(f"{seg.name:<35.35}{result.curie[seg.key]:>2}", dx=16)
         y += step
-    total = result.curie_total
-    line(f"{'Curie total':<14}{f'{total} / 30':>17}{curie_category(total):>7}", font=bold)
+    total = f"{curie.total} / {curie_scheme.max_total}"
+    line(f"{'Curie total':<14}{total:>17}{curie.category or '':>7}", font=bold)
     y += step + 12
 
     names = dict(zip(siopen_scheme.keys, (s.name for s in siopen_scheme.segments),

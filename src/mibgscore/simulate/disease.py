@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from mibgscore.anatomy.bones import BONE_LABEL, BONES, LONG_BONES
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
 from mibgscore.grading.rules import grade_curie_segment, grade_siopen_segment
 from mibgscore.simulate._raster import Canvas
 from mibgscore.simulate.biodistribution import Activity
@@ -73,15 +73,16 @@ def plan_grades(rng: np.random.Generator, category: str, forced: int | None = No
     left = total
     keys = list(SIOPEN_KEYS)
     weights = np.array([PREDILECTION[k] for k in keys])
+    max_grade = load_scheme("siopen").max_grade
     for _ in range(200):
         if left <= 0:
             break
-        open_ = np.array([grades[k] < 6 for k in keys])
+        open_ = np.array([grades[k] < max_grade for k in keys])
         p = weights * open_
         if p.sum() == 0:
             break
         k = keys[int(rng.choice(len(keys), p=p / p.sum()))]
-        top = min(6, grades[k] + left)
+        top = min(max_grade, grades[k] + left)
         choices = np.arange(grades[k] + 1, top + 1)
         if heavy:
             w = np.where(choices >= 4, 3.0, 1.0)

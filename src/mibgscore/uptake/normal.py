@@ -124,11 +124,16 @@ def find_normal_uptake(views: WorkingViews, skeleton: WorkingSkeleton, *,
                    _nearest_bone(skeleton))
 
     findings: list[UptakeFinding] = []
-    for label, zone, min_area, keep in _organ_zones(ctx):
-        findings.extend(_organ_in_zone(ctx, label, zone, min_area, keep))
     taken = np.zeros_like(hot)
-    for f in findings:
-        taken |= f.mask
+    basins = _basins(gh, warm | hot, px)
+    trunk = _trunk_pixels(ctx)
+    for label, zone, min_area, keep in sorted(_organ_zones(ctx),
+                                              key=lambda z: ORGAN_ORDER.index(z[0])):
+        # each hot basin is one organ at most: the heart on the liver's dome is its own
+        found = _organ_in_zone(ctx, label, zone & trunk & ~taken, min_area, keep, basins)
+        for f in found:
+            taken |= f.mask
+        findings.extend(found)
     findings.extend(_other_findings(ctx, hot & ~taken, params))
 
     mask = np.zeros_like(hot)
@@ -232,6 +237,13 @@ def _nearest_bone(skeleton: WorkingSkeleton) -> tuple[np.ndarray, np.ndarray] | 
     return skeleton.labels[tuple(idx)], skeleton.position[tuple(idx)]
 
 
+ORGAN_ORDER = ("liver", "spleen", "heart", "bladder", "kidney", "salivary_glands")
+"""Organs are claimed in this order (largest and hottest first)."""
+
+SEPARATE_ORGANS = frozenset({"heart", "liver", "spleen"})
+"""Organs told apart by their own peak where their uptake touches."""
+
+
 def _organ_zones(ctx: _Context) -> list[tuple[str, np.ndarray, float, int]]:
     """(label, zone, minimum area in mm^2, how many regions to keep) for the organs."""
     f = ctx.frame
@@ -258,12 +270,55 @@ def _organ_zones(ctx: _Context) -> list[tuple[str, np.ndarray, float, int]]:
     ]
 
 
+ARM_BONES = frozenset({"humerus_right", "humerus_left", "forearm_right", "forearm_left",
+                       "hand_right", "hand_left"})
+
+
+def _trunk_pixels(ctx: _Context) -> np.ndarray:
+    """Pixels whose nearest fitted bone is not an arm's: organs lie in the trunk, and an
+    arm held against it is not the heart or the spleen."""
+    if ctx.nearest_bone is None:
+        return np.ones(ctx.shape, bool)
+    arm = np.zeros(len(BONES) + 1, bool)
+    arm[[BONES.index(b) + 1 for b in ARM_BONES]] = True
+    return ~arm[ctx.nearest_bone[0]]
+
+
+BASIN_MM = 30.0
+"""Peaks of uptake closer than this belong to one basin (one organ)."""
+
+
+def _basins(gh: np.ndarray, mask: np.ndarray, px: float) -> np.ndarray:
+    """Watershed basins of the smoothed counts inside ``mask``, one per peak at least
+    ``BASIN_MM`` from a hotter one (int32 labels, 0 outside): touching organs apart."""
+    from skimage.feature import peak_local_max
+    from skimage.segmentation import watershed
+
+    if not mask.any():
+        return np.zeros(mask.shape, np.int32)
+    peaks = peak_local_max(np.where(mask, gh, 0.0), min_distance=max(1, int(BASIN_MM / px)),
+                           labels=mask.astype(np.int32), exclude_border=False)
+    markers = np.zeros(mask.shape, np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    return watershed(-gh, markers, mask=mask).astype(np.int32)
+
+
 def _organ_in_zone(ctx: _Context, label: str, zone: np.ndarray, min_area: float,
-                   keep: int) -> list[UptakeFinding]:
+                   keep: int, basins: np.ndarray | None = None) -> list[UptakeFinding]:
     cand = (ctx.warm if ctx.warm is not None and label != "salivary_glands" else ctx.hot) & zone
     if not cand.any():
         return []
-    lab, n = ndi.label(cand)
+    if basins is not None and label in SEPARATE_ORGANS:
+        lab, n = ndi.label(cand & (basins > 0))
+        # split connected candidates along the basins' borders
+        lab = np.where(lab > 0, basins, 0)
+        ids, lab = np.unique(lab, return_inverse=True)
+        lab = lab.reshape(cand.shape)
+        n = len(ids) - 1 if ids[0] == 0 else len(ids)
+        if ids[0] != 0:
+            lab = lab + 1
+    else:
+        lab, n = ndi.label(cand)
     area_px = min_area / (ctx.images.spacing_mm[0] * ctx.images.spacing_mm[1])
     sizes = np.bincount(lab.ravel(), minlength=n + 1)[1:]
     order = np.argsort(sizes)[::-1]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
-from mibgscore.errors import SchemeError
+from mibgscore.anatomy.scheme import SegmentScheme, load_scheme, resolve_scheme
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: the work done so far and the work in all (batch: inputs handled
@@ -28,16 +27,7 @@ def resolve_schemes(siopen: SegmentScheme | str | Path | None,
     SchemeError
         A table cannot be read, is inconsistent, or does not define the contract's keys.
     """
-    out = []
-    for value, default, keys in ((siopen, "siopen", SIOPEN_KEYS), (curie, "curie", CURIE_KEYS)):
-        scheme = value if isinstance(value, SegmentScheme) else load_scheme(
-            default if value is None else value)
-        if set(scheme.keys) != set(keys):
-            where = None if isinstance(value, SegmentScheme) or value is None else value
-            raise SchemeError(f"the {default.upper()} segment table must define exactly the "
-                              f"keys {', '.join(keys)}.", where)
-        out.append(scheme)
-    return out[0], out[1]
+    return resolve_scheme(siopen, "siopen"), resolve_scheme(curie, "curie")
 
 
 def bundled_scheme_names() -> dict[str, str]:

@@ -29,14 +29,14 @@ from mibgscore.errors import InputError, MibgscoreError
 from mibgscore.io.keys import study_key
 from mibgscore.report.naming import overlay_name
 from mibgscore.validation._helpers import Progress, bundled_scheme_names, resolve_schemes
+from mibgscore.validation.readings import METADATA_COLUMNS
 
 if TYPE_CHECKING:
     from mibgscore.pipeline import ScoreParams
 
 logger = logging.getLogger(__name__)
 
-PROVENANCE_COLUMNS: tuple[str, ...] = ("siopen_scheme", "curie_scheme", "model_name",
-                                       "model_version", "model_sha256")
+PROVENANCE_COLUMNS: tuple[str, ...] = METADATA_COLUMNS
 """Last columns of results.csv: the segment tables (their names) and the lesion model
 (``ScoreResult.model``) that scored the study."""
 
@@ -127,7 +127,7 @@ def _score_one(scan: Any, overlay_dir: str | None, params: ScoreParams | None = 
             from mibgscore.report.overlay import render_overlay
 
             target = Path(overlay_dir) / overlay_name(file, scan.study.study_uid)
-            render_overlay(scan, result, target)
+            render_overlay(scan, result, target, schemes=(siopen_scheme, curie_scheme))
             overlay = str(target)
     except MibgscoreError as exc:
         return {"ok": False, "file": file, "reason": exc.reason}

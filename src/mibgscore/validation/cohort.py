@@ -7,10 +7,7 @@ values are the per-segment grades and totals each rater gave, ready for the stat
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +19,6 @@ import pandas as pd
 from mibgscore.anatomy.scheme import SIOPEN_KEYS
 from mibgscore.errors import ReadingsFileError
 from mibgscore.validation._helpers import bundled_scheme_names
-from mibgscore.validation.batch import PROVENANCE_COLUMNS
 from mibgscore.validation.readings import CURIE_COLUMNS, Readings, read_readings
 
 __all__ = ["SOFTWARE", "Cohort", "Provenance", "Study", "is_missing", "match_studies",
@@ -91,8 +87,9 @@ def read_results(path: str | Path, *, default_reader: str = SOFTWARE
     """Read the automatic results (``results.csv`` of ``mibgscore batch``) and what scored them.
 
     The columns naming the segment tables and the model (``siopen_scheme``, ``curie_scheme``,
-    ``model_name``, ``model_version``, ``model_sha256``) are taken aside; the rest is read as
-    any readings file. Files written before these columns existed read as before.
+    ``model_name``, ``model_version``, ``model_sha256``: the readings parser's
+    ``METADATA_COLUMNS``) are summed up as the provenance; the file is read as any readings
+    file. Files written before these columns existed read as before, with an empty provenance.
 
     Parameters
     ----------
@@ -111,58 +108,24 @@ def read_results(path: str | Path, *, default_reader: str = SOFTWARE
     ReadingsFileError
         As :func:`~mibgscore.validation.readings.read_readings`.
     """
-    path = Path(path)
-    delimiter, rows = _csv_cells(path)
-    header = rows[0] if rows else []
-    if not set(PROVENANCE_COLUMNS) & set(header):
-        return read_readings(path, default_reader=default_reader), Provenance()
-    keep = [i for i, name in enumerate(header) if name not in PROVENANCE_COLUMNS]
-    taken = {name: i for i, name in enumerate(header) if name in PROVENANCE_COLUMNS}
-    with tempfile.TemporaryDirectory(prefix="mibgscore-") as tmp:
-        copy = Path(tmp) / path.name  # the same name, so that messages name the user's file
-        with copy.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, delimiter=delimiter)
-            for row in rows:
-                writer.writerow([row[i] if i < len(row) else "" for i in keep])
-        try:
-            readings = read_readings(copy, default_reader=default_reader)
-        except ReadingsFileError as exc:
-            raise ReadingsFileError(exc.reason, path) from None
-    readings.path = str(path)
+    readings = read_readings(path, default_reader=default_reader)
+    if not readings.metadata:
+        return readings, Provenance()
+    taken = readings.metadata
     readings.notes.append(f"column{'s' if len(taken) > 1 else ''} {', '.join(taken)} read as "
                           "the segment tables and the model that scored each study.")
-    return readings, _provenance(rows[1:], taken)
+    return readings, _provenance(readings)
 
 
-def _csv_cells(path: Path) -> tuple[str, list[list[str]]]:
-    """Delimiter and cells of a CSV file; no cells when it is not a CSV file one can read
-    (:func:`read_readings` then says what is wrong)."""
-    if path.suffix.lower() not in (".csv", ".txt", ".tsv") or not path.is_file():
-        return ",", []
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = path.read_text(encoding=encoding)
-        except UnicodeDecodeError:
-            continue
-        except OSError:
-            break
-        first = text.split("\n", 1)[0]
-        delimiter = max((",", ";", "\t"), key=first.count)
-        return delimiter, list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    return ",", []
-
-
-def _provenance(rows: list[list[str]], taken: dict[str, int]) -> Provenance:
-    def cell(row: list[str], name: str) -> str:
-        i = taken.get(name)
-        return row[i].strip() if i is not None and i < len(row) else ""
+def _provenance(readings: Readings) -> Provenance:
+    def cell(rec: dict[str, Any], name: str) -> str:
+        value = rec.get(name)
+        return "" if value is None else str(value).strip()
 
     bundled = bundled_scheme_names()
     schemes: dict[tuple[str, str], None] = {}
     models: Counter[tuple[str, str, str]] = Counter()
-    for row in rows:
-        if not any(c.strip() for c in row):
-            continue
+    for row in readings.table.to_dict("records"):
         schemes[(cell(row, "siopen_scheme") or bundled["siopen"],
                   cell(row, "curie_scheme") or bundled["curie"])] = None
         model = (cell(row, "model_name"), cell(row, "model_version"), cell(row, "model_sha256"))

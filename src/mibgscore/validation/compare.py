@@ -154,14 +154,16 @@ def validate(auto: str | Path | None = None, reference: str | Path | None = None
     steps = _Steps(3 + (len(discordant) if auto is not None else 0), progress)
 
     metrics = stats.pair_metrics(cohort.studies, cohort.test, cohort.reference,
-                                 n_resamples=opts.n_resamples, seed=opts.seed)
+                                 n_resamples=opts.n_resamples, seed=opts.seed,
+                                 siopen_scheme=siopen, curie_scheme=curie)
     steps.step()
     if metrics["n_studies"] < 2:
         raise ReadingsFileError(
             f"only {metrics['n_studies']} stud{'y' if metrics['n_studies'] == 1 else 'ies'} "
             f"read by both {cohort.test} and {cohort.reference}; check that study_uid, or "
             "patient_id and study_date, match between the files.", reference)
-    readers = stats.readers_metrics(cohort, n_resamples=opts.n_resamples, seed=opts.seed)
+    readers = stats.readers_metrics(cohort, n_resamples=opts.n_resamples, seed=opts.seed,
+                                    siopen_scheme=siopen)
     steps.step()
     if readers is not None:
         metrics["readers"] = readers
@@ -177,7 +179,8 @@ def validate(auto: str | Path | None = None, reference: str | Path | None = None
     }
     metrics["methods"] = {
         "icc_model": stats.ICC_MODELS["A,1"],
-        "kappa_weights": "quadratic (Cohen 1968), grades 0-6 (SIOPEN) and 0-3 (Curie)",
+        "kappa_weights": f"quadratic (Cohen 1968), grades 0-{siopen.max_grade} (SIOPEN) and "
+                         f"0-{curie.max_grade} (Curie)",
         "bootstrap_resamples": opts.n_resamples, "seed": opts.seed,
     }
     metrics["schemes"] = {"siopen": siopen.name, "curie": curie.name}
@@ -197,7 +200,8 @@ def validate(auto: str | Path | None = None, reference: str | Path | None = None
 
     outputs = write_report(metrics, discordant, cohort, out, pdf=opts.pdf,
                            notes=[*ref.notes, *cohort.notes],
-                           scoring_notes=[*scheme_notes, *overlay_notes])
+                           scoring_notes=[*scheme_notes, *overlay_notes],
+                           schemes=(siopen, curie))
     steps.step()
     outputs.update({"metrics": str(out / "metrics.json"), "per_study": str(per_study)})
     logger.info("validation of %d studies written to %s", metrics["n_studies"], out)
@@ -317,6 +321,6 @@ def _draw_overlay(file: Path, target: Path, study_uid: str | None,
             continue
         result = score(item, params=params, siopen_scheme=schemes[0],
                        curie_scheme=schemes[1])
-        render_overlay(item, result, target)
+        render_overlay(item, result, target, schemes=schemes)
         return str(target), {k: int(v) for k, v in result.siopen.items()}
     return None, None

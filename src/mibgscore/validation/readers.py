@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, load_scheme
 
 CURIE_COLUMNS = tuple(f"curie_{k}" for k in CURIE_KEYS)
 
@@ -53,7 +53,10 @@ def perturb_grades(grades: dict[str, int], rng: np.random.Generator, *, max_grad
     rng : numpy.random.Generator
         Source of randomness.
     max_grade : int
-        6 (SIOPEN) or 3 (Curie); Curie has no diffuse range, its grade 3 moves like 4-6.
+        The scheme's highest grade (``SegmentScheme.max_grade``: 6 SIOPEN, 3 Curie). The
+        focal grades are those up to half of it, rounded up (1-3 SIOPEN, 1-2 Curie); the grades
+        above move as diffuse disease (Curie has no diffuse range, its grade 3 moves like
+        SIOPEN 4-6).
 
     Returns
     -------
@@ -61,7 +64,7 @@ def perturb_grades(grades: dict[str, int], rng: np.random.Generator, *, max_grad
         The perturbed grades, within 0..max_grade.
     """
     out = {}
-    focal_top = 3 if max_grade == 6 else 2
+    focal_top = (max_grade + 1) // 2  # SIOPEN 1-3 focal, Curie 1-2
     for key, g in grades.items():
         u = rng.random()
         if g == 0:
@@ -95,17 +98,18 @@ def simulated_reader(rows: list[dict[str, Any]], *, name: str, seed: int,
         Wide-form rows with ``reader``, the grades and recomputed totals.
     """
     rng = np.random.default_rng(seed)
+    siopen_top, curie_top = load_scheme("siopen").max_grade, load_scheme("curie").max_grade
     out = []
     for row in rows:
         new = {k: row.get(k) for k in ("patient_id", "study_date", "study_uid")}
         new["reader"] = name
-        siopen = perturb_grades({k: int(row[k]) for k in SIOPEN_KEYS}, rng, max_grade=6,
-                                habits=habits)
+        siopen = perturb_grades({k: int(row[k]) for k in SIOPEN_KEYS}, rng,
+                                max_grade=siopen_top, habits=habits)
         new.update(siopen)
         new["siopen_total"] = sum(siopen.values())
         if all(str(row.get(k, "")).strip() != "" for k in CURIE_COLUMNS):
-            curie = perturb_grades({k: int(row[k]) for k in CURIE_COLUMNS}, rng, max_grade=3,
-                                   habits=habits)
+            curie = perturb_grades({k: int(row[k]) for k in CURIE_COLUMNS}, rng,
+                                   max_grade=curie_top, habits=habits)
             new.update(curie)
             new["curie_total"] = sum(curie.values())
         out.append(new)

@@ -3,7 +3,8 @@
 Wide form: one row per study and reader, columns ``patient_id``, ``study_date`` (YYYY-MM-DD),
 ``study_uid``, ``reader``, the 12 SIOPEN keys, optional ``siopen_total``, optional Curie columns
 ``curie_head`` ... ``curie_soft_tissue`` and ``curie_total``. The ``results.csv`` written by
-``mibgscore batch`` is a wide-form file (with ``file`` and ``warnings``, and no reader).
+``mibgscore batch`` is a wide-form file (with ``file`` and ``warnings``, and no reader); its
+last columns, :data:`METADATA_COLUMNS`, say what scored each study and are read as text.
 
 Long form: ``study_uid`` or ``patient_id`` + ``study_date``, ``reader``, ``segment``, ``grade``;
 one row per segment (``skull`` ... or ``curie_head`` ...).
@@ -36,6 +37,10 @@ CURIE_COLUMNS: tuple[str, ...] = tuple(f"curie_{k}" for k in CURIE_KEYS)
 """Curie grade columns of the wide form and of results.csv."""
 
 ID_COLUMNS: tuple[str, ...] = ("patient_id", "study_date", "study_uid", "reader", "file")
+METADATA_COLUMNS: tuple[str, ...] = ("siopen_scheme", "curie_scheme", "model_name",
+                                     "model_version", "model_sha256")
+"""What scored a study, as the last columns of results.csv: the names of the segment tables and
+the lesion model (``ScoreResult.model``). Read as text (None where blank), never as grades."""
 GRADE_COLUMNS: tuple[str, ...] = (*SIOPEN_KEYS, "siopen_total", *CURIE_COLUMNS, "curie_total")
 TEMPLATES = ("readings_wide_template.csv", "readings_wide_template.xlsx",
              "readings_long_template.csv")
@@ -63,6 +68,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "siopen_total": ("siopen_total", "total_siopen", "siopen", "siopen_score", "score_siopen",
                      "total", "score_total", "total_score"),
     "curie_total": ("curie_total", "total_curie", "curie", "curie_score", "score_curie"),
+    **{name: (name,) for name in METADATA_COLUMNS},
 }
 """Header names of the columns that are not segments (segment names come from the tables)."""
 _CURIE_PREFIXES = ("curie_", "c_", "curie_score_")
@@ -164,19 +170,24 @@ class Readings:
         One row per study and reader: ``patient_id``, ``study_date`` (YYYY-MM-DD or None),
         ``study_uid``, ``reader``, ``file``, ``row`` (spreadsheet row of the source, or the
         first row of the study in long form), the 12 SIOPEN keys, ``siopen_total``, the
-        Curie columns and ``curie_total`` (nullable integers; Curie may be missing).
+        Curie columns and ``curie_total`` (nullable integers; Curie may be missing), then
+        the :data:`METADATA_COLUMNS` (text or None).
     notes : list of str
         How each column was understood.
     path : str
         The source file.
     form : str
         ``"wide"`` or ``"long"``.
+    metadata : tuple of str
+        The :data:`METADATA_COLUMNS` the file has (none for a readings file, or a results.csv
+        written before they existed).
     """
 
     table: Any
     notes: list[str] = field(default_factory=list)
     path: str = ""
     form: str = "wide"
+    metadata: tuple[str, ...] = ()
 
     @property
     def readers(self) -> list[str]:
@@ -232,7 +243,8 @@ def read_readings(path: str | Path, *, default_reader: str | None = None) -> Rea
     _check_duplicates(table, path)
     logger.debug("%d readings in %s form, %d readers", len(table), form,
                  table["reader"].nunique())
-    return Readings(table=table, notes=notes, path=str(path), form=form)
+    metadata = tuple(c for c in METADATA_COLUMNS if c in mapping.values())
+    return Readings(table=table, notes=notes, path=str(path), form=form, metadata=metadata)
 
 
 def _load_frame(path: Path):
@@ -367,7 +379,7 @@ def _parse_grade(value: Any, path: Path, row: int, column: str, key: str,
 def _empty_record(reader: str) -> dict[str, Any]:
     rec: dict[str, Any] = {"patient_id": None, "study_date": None, "study_uid": None,
                            "reader": reader, "file": None, "row": 0}
-    for key in GRADE_COLUMNS:
+    for key in (*GRADE_COLUMNS, *METADATA_COLUMNS):
         rec[key] = None
     return rec
 
@@ -381,6 +393,9 @@ def _ids(rec: dict[str, Any], cells: dict[str, Any], letters: dict[str, str], pa
                 text = text[:-2]  # Excel turns 1042 into 1042.0
             if text:
                 rec[key] = text
+    for key in METADATA_COLUMNS:
+        if key in cells:
+            rec[key] = _cell_text(cells[key]) or None
     if "study_date" in cells:
         rec["study_date"] = _parse_date(cells["study_date"], path, row, letters["study_date"])
     if not rec["study_uid"] and not (rec["patient_id"] and rec["study_date"]):
@@ -455,8 +470,7 @@ def _long_to_wide(frame, mapping: dict[str, str], path: Path, reader: str):
     headers = list(frame.columns)
     letters = {mapping[h]: _column_letter(headers.index(h)) for h in mapping}
     extra = [k for k in mapping.values()
-             if k not in ("patient_id", "study_date", "study_uid", "reader", "file", "segment",
-                          "grade")]
+             if k not in (*ID_COLUMNS, *METADATA_COLUMNS, "segment", "grade")]
     if extra:
         raise ReadingsFileError(f"column {letters[extra[0]]} gives {extra[0]} in a long-form "
                                 "file; long form has one segment per row (segment, grade).",
@@ -535,11 +549,11 @@ def _study_label(rec: dict[str, Any]) -> str:
 
 
 def _to_frame(pd, records: list[dict[str, Any]]):
-    columns = ["patient_id", "study_date", "study_uid", "reader", "file", "row", *GRADE_COLUMNS]
+    columns = [*ID_COLUMNS, "row", *GRADE_COLUMNS, *METADATA_COLUMNS]
     table = pd.DataFrame.from_records(records, columns=columns)
     for key in GRADE_COLUMNS:
         table[key] = pd.array(table[key].tolist(), dtype="Int64")
-    for key in ("patient_id", "study_date", "study_uid", "reader", "file"):
+    for key in (*ID_COLUMNS, *METADATA_COLUMNS):
         table[key] = table[key].astype(object).where(table[key].notna(), None)
     return table
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
+from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
 from mibgscore.validation.cohort import paired_values
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def _confusion_grid(seg_block: dict, names: dict[str, str], max_grade: int, coho
                     ncols: int) -> str:
     keys = list(seg_block["per_segment"])
     nrows = int(np.ceil(len(keys) / ncols))
-    size = 2.3 if max_grade == 6 else 2.0
+    size = 2.0 + 0.1 * max(0, max_grade - 3)  # room for the grades: SIOPEN 2.3, Curie 2.0
     fig = _figure((size * ncols, (size + 0.35) * nrows + 0.4))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat[len(keys):]:
@@ -266,29 +266,32 @@ def _discordant_context(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def render_html(metrics: dict[str, Any], discordant: list[dict[str, Any]], cohort,
-                *, notes: list[str] | None = None, scoring_notes: list[str] | None = None
-                ) -> str:
+                *, notes: list[str] | None = None, scoring_notes: list[str] | None = None,
+                schemes: tuple[SegmentScheme, SegmentScheme] | None = None) -> str:
     """The report as one HTML string, plots embedded as PNG data URIs.
 
     ``notes`` say how the reference file was read; ``scoring_notes`` what to know about the
-    segment tables and models that scored the automatic results.
+    segment tables and models that scored the automatic results; ``schemes`` the SIOPEN and
+    Curie tables in use (the bundled ones by default), whose ``max_grade`` and ``max_total``
+    bound the plots and the methods' text.
     """
     import jinja2
 
     from mibgscore import __version__
 
+    siopen, curie = schemes or (load_scheme("siopen"), load_scheme("curie"))
     figures: dict[str, str] = {}
-    figures["siopen"] = _scatter_and_bland_altman(cohort, "siopen_total", "SIOPEN total", 72,
-                                                  metrics["siopen_total"])
+    figures["siopen"] = _scatter_and_bland_altman(cohort, "siopen_total", "SIOPEN total",
+                                                  siopen.max_total, metrics["siopen_total"])
     figures["siopen_kappa"] = _kappa_forest(metrics["siopen_segments"], SIOPEN_NAMES)
-    figures["siopen_confusion"] = _confusion_grid(metrics["siopen_segments"], SIOPEN_NAMES, 6,
-                                                  cohort, 4)
+    figures["siopen_confusion"] = _confusion_grid(metrics["siopen_segments"], SIOPEN_NAMES,
+                                                  siopen.max_grade, cohort, 4)
     if metrics.get("curie_total"):
-        figures["curie"] = _scatter_and_bland_altman(cohort, "curie_total", "Curie total", 30,
-                                                     metrics["curie_total"])
+        figures["curie"] = _scatter_and_bland_altman(cohort, "curie_total", "Curie total",
+                                                     curie.max_total, metrics["curie_total"])
         figures["curie_kappa"] = _kappa_forest(metrics["curie_segments"], CURIE_NAMES)
-        figures["curie_confusion"] = _confusion_grid(metrics["curie_segments"], CURIE_NAMES, 3,
-                                                     cohort, 5)
+        figures["curie_confusion"] = _confusion_grid(metrics["curie_segments"], CURIE_NAMES,
+                                                     curie.max_grade, cohort, 5)
     if metrics.get("readers"):
         figures["readers"] = _readers_plot(metrics["readers"])
     text = (resources.files("mibgscore.validation.templates")
@@ -300,7 +303,7 @@ def render_html(metrics: dict[str, Any], discordant: list[dict[str, Any]], cohor
         m=metrics, fig=figures, test=cohort.test, reference=cohort.reference,
         discordant=_discordant_context(discordant), notes=notes or [],
         scoring_notes=scoring_notes or [],
-        siopen_names=SIOPEN_NAMES, curie_names=CURIE_NAMES,
+        siopen_names=SIOPEN_NAMES, curie_names=CURIE_NAMES, siopen=siopen, curie=curie,
         icc_words=_describe_icc, kappa_words=_describe_kappa,
         version=__version__, today=dt.date.today().isoformat(),
     )
@@ -308,15 +311,18 @@ def render_html(metrics: dict[str, Any], discordant: list[dict[str, Any]], cohor
 
 def write_report(metrics: dict[str, Any], discordant: list[dict[str, Any]], cohort,
                  out_dir: Path, *, pdf: bool = False, notes: list[str] | None = None,
-                 scoring_notes: list[str] | None = None) -> dict[str, str]:
-    """Write ``report.html`` (and ``report.pdf`` with ``pdf``) into ``out_dir``.
+                 scoring_notes: list[str] | None = None,
+                 schemes: tuple[SegmentScheme, SegmentScheme] | None = None) -> dict[str, str]:
+    """Write ``report.html`` (and ``report.pdf`` with ``pdf``) into ``out_dir``; the keyword
+    arguments are :func:`render_html`'s.
 
     Returns
     -------
     dict
         ``{"report": path, "pdf": path}`` for what was written.
     """
-    html = render_html(metrics, discordant, cohort, notes=notes, scoring_notes=scoring_notes)
+    html = render_html(metrics, discordant, cohort, notes=notes, scoring_notes=scoring_notes,
+                       schemes=schemes)
     target = Path(out_dir) / "report.html"
     target.write_text(html, encoding="utf-8")
     outputs = {"report": str(target)}

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mibgscore.anatomy.scheme import SIOPEN_KEYS
+from mibgscore.anatomy.scheme import SIOPEN_KEYS, SegmentScheme, load_scheme
 from mibgscore.validation.cohort import Cohort, Study, values
 from mibgscore.validation.readings import CURIE_COLUMNS
 
@@ -176,7 +176,8 @@ def _icc_a1_ci(value: float, msr: float, msc: float, mse: float, n: int, k: int,
 
 
 def weighted_kappa(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray,
-                   *, max_grade: int = 6, weights: str | None = "quadratic") -> float:
+                   *, max_grade: int = load_scheme("siopen").max_grade,
+                   weights: str | None = "quadratic") -> float:
     """Cohen's weighted kappa between two readers' grades (scikit-learn).
 
     Parameters
@@ -184,7 +185,8 @@ def weighted_kappa(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray,
     a, b : array_like of int
         Grades of the same segments by two readers, 0 to ``max_grade``.
     max_grade : int
-        Highest grade of the scale (6 for SIOPEN, 3 for Curie); the labels are 0..max_grade.
+        Highest grade of the scale, ``SegmentScheme.max_grade`` (by default SIOPEN's, 6;
+        Curie's is 3); the labels are 0..max_grade.
     weights : {"quadratic", "linear", None}
         Disagreement weights (Cohen 1968); None gives the unweighted kappa.
 
@@ -534,8 +536,12 @@ def _response_metrics(studies: list[Study], test: str, ref: str, total: str
 
 
 def pair_metrics(studies: list[Study], test: str, ref: str, *, n_resamples: int = 2000,
-                 seed: int = 0) -> dict[str, Any]:
+                 seed: int = 0, siopen_scheme: SegmentScheme | None = None,
+                 curie_scheme: SegmentScheme | None = None) -> dict[str, Any]:
     """Every agreement measure of ``test`` against ``ref`` on the studies both have read.
+
+    The grade scales of the kappas are the segment tables' (``max_grade``); the bundled
+    tables unless ``siopen_scheme`` / ``curie_scheme`` are given.
 
     Returns
     -------
@@ -545,12 +551,15 @@ def pair_metrics(studies: list[Study], test: str, ref: str, *, n_resamples: int 
         ``threshold_curie_2``, ``response_siopen``, ``response_curie``; Curie blocks are None
         when either side lacks Curie grades.
     """
+    siopen = siopen_scheme or load_scheme("siopen")
+    curie_top = (curie_scheme or load_scheme("curie")).max_grade
     both = [s for s in studies if test in s.ratings and ref in s.ratings]
     out: dict[str, Any] = {"n_studies": len(both), "test": test, "reference": ref}
     t = values(both, test, "siopen_total")
     r = values(both, ref, "siopen_total")
     out["siopen_total"] = _total_metrics(t, r)
-    out["siopen_segments"] = _segment_metrics(both, test, ref, SIOPEN_KEYS, 6, n_resamples, seed)
+    out["siopen_segments"] = _segment_metrics(both, test, ref, SIOPEN_KEYS, siopen.max_grade,
+                                              n_resamples, seed)
     out["threshold_siopen_3"] = threshold_agreement(t, r, 3)
     out["threshold_siopen_4"] = threshold_agreement(t, r, 4)
     out["response_siopen"] = _response_metrics(both, test, ref, "siopen_total")
@@ -561,7 +570,7 @@ def pair_metrics(studies: list[Study], test: str, ref: str, *, n_resamples: int 
         tc = values(curie, test, "curie_total")
         rc = values(curie, ref, "curie_total")
         out["curie_total"] = _total_metrics(tc, rc)
-        out["curie_segments"] = _segment_metrics(curie, test, ref, CURIE_COLUMNS, 3,
+        out["curie_segments"] = _segment_metrics(curie, test, ref, CURIE_COLUMNS, curie_top,
                                                  n_resamples, seed + 100)
         out["curie_segments"]["per_segment"] = {
             k.removeprefix("curie_"): v for k, v in out["curie_segments"]["per_segment"].items()}
@@ -575,9 +584,12 @@ def pair_metrics(studies: list[Study], test: str, ref: str, *, n_resamples: int 
     return out
 
 
-def readers_metrics(cohort: Cohort, *, n_resamples: int = 2000, seed: int = 0
-                    ) -> dict[str, Any] | None:
+def readers_metrics(cohort: Cohort, *, n_resamples: int = 2000, seed: int = 0,
+                    siopen_scheme: SegmentScheme | None = None) -> dict[str, Any] | None:
     """Agreement between the physicians, and of the software with each of them.
+
+    The SIOPEN grade scale of the kappas is ``siopen_scheme``'s (the bundled table's by
+    default).
 
     Returns
     -------
@@ -591,6 +603,7 @@ def readers_metrics(cohort: Cohort, *, n_resamples: int = 2000, seed: int = 0
     readers = cohort.readers
     if len(readers) < 2:
         return None
+    top = (siopen_scheme or load_scheme("siopen")).max_grade
     studies = cohort.studies
     complete = [s for s in studies if all(r in s.ratings for r in readers)]
     x = np.stack([values(complete, r, "siopen_total") for r in readers], axis=1) \
@@ -600,7 +613,7 @@ def readers_metrics(cohort: Cohort, *, n_resamples: int = 2000, seed: int = 0
     pairs = []
     for i, a in enumerate(readers):
         for b in readers[i + 1:]:
-            pairs.append(_pair_summary(studies, a, b, n_resamples, seed))
+            pairs.append(_pair_summary(studies, a, b, n_resamples, seed, top))
     out: dict[str, Any] = {
         "names": readers,
         "n_studies": len(complete),
@@ -611,7 +624,7 @@ def readers_metrics(cohort: Cohort, *, n_resamples: int = 2000, seed: int = 0
     }
     software = cohort.test if cohort.test not in readers else None
     if software is not None:
-        vs = [_pair_summary(studies, software, r, n_resamples, seed) for r in readers]
+        vs = [_pair_summary(studies, software, r, n_resamples, seed, top) for r in readers]
         out["software_vs_readers"] = vs
         allk = [s for s in complete if software in s.ratings]
         xs = np.stack([values(allk, r, "siopen_total") for r in [*readers, software]], axis=1) \
@@ -641,8 +654,8 @@ def readers_metrics(cohort: Cohort, *, n_resamples: int = 2000, seed: int = 0
     return out
 
 
-def _pair_summary(studies: list[Study], a: str, b: str, n_resamples: int, seed: int
-                  ) -> dict[str, Any]:
+def _pair_summary(studies: list[Study], a: str, b: str, n_resamples: int, seed: int,
+                  max_grade: int) -> dict[str, Any]:
     both = [s for s in studies if a in s.ratings and b in s.ratings]
     ta, tb = values(both, a, "siopen_total"), values(both, b, "siopen_total")
     a1 = icc(np.stack([ta, tb], axis=1), "A,1") if both else None
@@ -653,7 +666,7 @@ def _pair_summary(studies: list[Study], a: str, b: str, n_resamples: int, seed: 
         "a": a, "b": b, "n": len(both),
         "icc_a1": a1.value if a1 else None, "icc_a1_ci": list(a1.ci) if a1 else None,
         "icc_c1": c1.value if c1 else None,
-        "weighted_kappa": weighted_kappa(ga.astype(int), gb.astype(int)),
+        "weighted_kappa": weighted_kappa(ga.astype(int), gb.astype(int), max_grade=max_grade),
         "exact_agreement": agreement(ga, gb),
         "mae": mae(ta, tb),
         "bias": bland_altman(ta, tb).bias,

@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from mibgscore.anatomy.bones import BONE_LABEL, BONES
-from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, load_scheme
+from mibgscore.anatomy.scheme import (
+    CURIE_KEYS,
+    SIOPEN_KEYS,
+    check_scheme_keys,
+    load_scheme,
+    load_schemes,
+    resolve_scheme,
+)
 from mibgscore.errors import SchemeError
 
 
@@ -186,3 +193,40 @@ def test_french_segment_names_are_written_only_in_the_tables():
         if found:
             hits.append((str(path.relative_to(package)), found))
     assert hits and all(p.startswith(str(tables.relative_to(package))) for p, _ in hits), hits
+
+
+def test_segments_files_are_sorted_into_the_siopen_and_the_curie_table(tmp_path):
+    siopen, curie = tmp_path / "s.toml", tmp_path / "c.toml"
+    siopen.write_text(_strip(_bundled_text("siopen")), encoding="utf-8")
+    curie.write_text(_strip(_bundled_text("curie")), encoding="utf-8")
+    assert load_schemes([]) == (None, None)
+    s, c = load_schemes([curie, siopen])
+    assert (s.name, c.name) == ("s", "c") and s.keys == SIOPEN_KEYS and c.keys == CURIE_KEYS
+    assert load_schemes([str(curie)])[0] is None
+    with pytest.raises(SchemeError, match="second CURIE table"):
+        load_schemes([curie, curie])
+    odd = tmp_path / "odd.toml"
+    odd.write_text(_strip(_bundled_text("siopen")).replace('key = "skull"', 'key = "head"'),
+                   encoding="utf-8")
+    with pytest.raises(SchemeError, match="neither the SIOPEN keys nor the Curie keys") as err:
+        load_schemes([siopen, odd])
+    assert err.value.path == str(odd)
+
+
+def test_a_table_must_define_its_schemes_contract_keys(tmp_path):
+    siopen, curie = load_scheme("siopen"), load_scheme("curie")
+    assert check_scheme_keys(siopen, "siopen") is siopen
+    with pytest.raises(SchemeError, match="the CURIE segment table must define exactly the "
+                       "keys head, cervical_thoracic_spine"):
+        check_scheme_keys(siopen, "curie")
+    with pytest.raises(ValueError, match="unknown scheme"):
+        check_scheme_keys(siopen, "other")
+    assert resolve_scheme(None, "curie") is curie and resolve_scheme("siopen", "siopen") is siopen
+    path = tmp_path / "s.toml"
+    path.write_text(_strip(_bundled_text("siopen")), encoding="utf-8")
+    assert resolve_scheme(path, "siopen").name == "s"
+    with pytest.raises(SchemeError, match="SIOPEN segment table must define") as err:
+        resolve_scheme(curie, "siopen")
+    assert err.value.path is None
+    with pytest.raises(SchemeError, match="^s.toml: the CURIE segment table must define"):
+        resolve_scheme(path, "curie")

@@ -219,3 +219,25 @@ def test_segment_headers_come_from_the_segment_tables():
             for prefix in ("Curie ", "curie_", "C - "):
                 assert canonical_name(prefix + name) == f"curie_{seg.key}", prefix + name
     assert canonical_name("Rachis cervical et thoracique") is None  # a Curie name, no prefix
+
+
+def test_results_csv_metadata_columns_are_read_as_text_not_grades(tmp_path):
+    """results.csv of `mibgscore batch` ends with the segment tables and the model: read as
+    metadata by the readings parser itself (no copy without them)."""
+    from mibgscore.validation.batch import RESULT_COLUMNS
+    from mibgscore.validation.readings import METADATA_COLUMNS
+
+    assert RESULT_COLUMNS[-len(METADATA_COLUMNS):] == METADATA_COLUMNS
+    curie = [0] * len(CURIE_KEYS)
+    meta = ["My centre", "Curie", "classic", "0.1.0", "ab" * 32]
+    rows = [["P1", "2024-01-15", "1.2.3.1", "/d/1.dcm", *GRADES, 17, *curie, 0, "", *meta],
+            ["P1", "2024-05-20", "1.2.3.2", "/d/2.dcm", *([0] * 12), 0, *curie, 0, "",
+             "", "", "1.0", "", ""]]
+    r = read_readings(_write(tmp_path / "results.csv", RESULT_COLUMNS, rows))
+    assert r.metadata == METADATA_COLUMNS and r.readers == ["results"]
+    assert int(r.table.loc[0, "siopen_total"]) == 17 and int(r.table.loc[1, "curie_total"]) == 0
+    assert [r.table.loc[0, c] for c in METADATA_COLUMNS] == meta
+    assert r.table.loc[1, "model_name"] == "1.0" and r.table.loc[1, "model_sha256"] is None
+    assert "model_sha256" in "\n".join(r.notes)
+    plain = read_readings(_wide(tmp_path))
+    assert plain.metadata == () and plain.table["model_name"].isna().all()

@@ -98,8 +98,11 @@ def scheme_rows(request: Request, lang: str) -> dict[str, list[dict[str, str]]]:
 
 
 def boot(request: Request, user: User, **extra: Any) -> dict[str, Any]:
-    """The data a page's script starts from (CSRF token, user, segment names, words)."""
+    """The data a page's script starts from (CSRF token, user, segment names, the highest grade
+    of each table in use, words)."""
     t = translator(user.language)
+    schemes = services(request).store.schemes
     return {"csrf": session_of(request).csrf, "user": user.username, "role": user.role,
             "lang": user.language, "schemes": scheme_rows(request, user.language),
+            "max_grades": {name: schemes.max_grade(name) for name in SCHEME_NAMES},
             "words": {k: t(k) for k in EN}, **extra}

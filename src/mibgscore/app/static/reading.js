@@ -6,6 +6,7 @@
   const W = boot.words;
   const id = boot.study_id;
   const SIOPEN = boot.schemes.siopen, CURIE = boot.schemes.curie;
+  const MAX = boot.max_grades;   // highest grade of each segment table in use
   let study = null;
   let selected = 0;              // index into SIOPEN
   let viewer = null, geoPanel = null;
@@ -22,13 +23,13 @@
   };
   const saveState = t => { $("save-state").textContent = t; };
 
-  function gradeTitle(scheme, g) { return W[(scheme === "siopen" ? "grade_" : "curie_") + g]; }
+  function gradeTitle(scheme, g) { return W[(scheme === "siopen" ? "grade_" : "curie_") + g] || String(g); }
 
   function buildTables() {
     const sb = $("siopen-body");
     SIOPEN.forEach((seg, i) => {
       const btns = el("div", { class: "grades", role: "radiogroup", "aria-label": seg.name });
-      for (let g = 0; g <= 6; g++) {
+      for (let g = 0; g <= MAX.siopen; g++) {
         btns.append(el("button", { class: "g", "data-grade": g, title: gradeTitle("siopen", g), role: "radio", tabindex: "-1",
           onclick: ev => { ev.stopPropagation(); select(i); setGrade("siopen", seg.key, g); } }, String(g)));
       }
@@ -41,7 +42,7 @@
     const cb = $("curie-body");
     for (const seg of CURIE) {
       const btns = el("div", { class: "grades small" });
-      for (let g = 0; g <= 3; g++) {
+      for (let g = 0; g <= MAX.curie; g++) {
         btns.append(el("button", { class: "g", "data-grade": g, title: gradeTitle("curie", g), tabindex: "-1",
           onclick: () => setGrade("curie", seg.key, g) }, String(g)));
       }
@@ -257,7 +258,7 @@
     const seg = SIOPEN[selected];
     if (e.key === "ArrowDown") { select(selected + 1); e.preventDefault(); }
     else if (e.key === "ArrowUp") { select(selected - 1); e.preventDefault(); }
-    else if (/^[0-6]$/.test(e.key) && study.auto && !study.locked) { setGrade("siopen", seg.key, +e.key); e.preventDefault(); }
+    else if (/^[0-9]$/.test(e.key) && +e.key <= MAX.siopen && study.auto && !study.locked) { setGrade("siopen", seg.key, +e.key); e.preventDefault(); }
     else if (e.key === "Enter" && tag !== "button" && study.auto && !study.locked) {
       setGrade("siopen", seg.key, study.auto.siopen.segments[seg.key]); select(selected + 1); e.preventDefault();
     }
