@@ -113,7 +113,7 @@ def write_dicom(case, path) -> Path:
     ds.PatientSex = p.sex
     ds.PatientAge = _age(meta["age_years"])
     if p.height_cm:
-        ds.PatientSize = f"{p.height_cm / 100:.2f}"
+        ds.PatientSize = f"{p.height_cm / 100:.3f}"
     if p.weight_kg:
         ds.PatientWeight = f"{p.weight_kg:.1f}"
     ds.StudyInstanceUID = st.study_uid

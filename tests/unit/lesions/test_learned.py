@@ -305,3 +305,67 @@ def test_lesion_method_choice():
         lesion_method(ScoreParams(lesion_method="bogus"))
     assert lesion_method(ScoreParams(lesion_method="classic")) == "classic"
     assert lesion_method(ScoreParams(lesion_method="auto")) in ("learned", "classic")
+
+
+# --- diffuse extent in the limbs ------------------------------------------------------------
+
+EXT = LearnedParams(diffuse_p=0.9, extent_p=0.5, focal_p=0.3, snap_mm=10.0)
+"""Sure involvement at 0.9; its extent reaches every connected pixel above 0.5."""
+
+
+def _femur():
+    """A femur (working rows 20-80, cols 10-13) with its long-bone positions."""
+    labels = np.zeros((100, 40), dtype=np.int16)
+    labels[20:80, 10:13] = BONE_LABEL["femur_right"]
+    position = np.full(labels.shape, np.nan, np.float32)
+    position[20:80, 10:13] = np.linspace(0, 1, 60, dtype=np.float32)[:, None]
+    return labels, position
+
+
+def _whole_bone_prediction(grid, core_p, rest_p, shift_cols=0):
+    """Network maps of a femur involved end to end: very sure in its middle third, less at
+    the ends (what a real network does at a bone's faint epiphyses); the network's bone is
+    where the femur is, ``shift_cols`` working columns beside the fitted one."""
+    prob = np.zeros((3, *grid.shape), dtype=np.float32)
+    rows, cols = grid.source_axes()
+    r_w, c_w = WORK.to_working(rows, cols)
+    on = (np.asarray(r_w)[:, None] >= 20) & (np.asarray(r_w)[:, None] < 80) & \
+        (np.asarray(c_w)[None, :] >= 10 + shift_cols) & (np.asarray(c_w)[None, :] < 13 + shift_cols)
+    core = on & (np.asarray(r_w)[:, None] >= 40) & (np.asarray(r_w)[:, None] < 60)
+    prob[0] = np.where(core, core_p, np.where(on, rest_p, 0.0))
+    prob[2] = on.astype(np.float32)
+    return grid, prob
+
+
+def test_a_femur_involved_end_to_end_grades_6():
+    from mibgscore.anatomy.scheme import load_scheme
+    from mibgscore.grading.segments import grade_scan
+    from mibgscore.lesions.types import SkeletalLesions  # noqa: F401 - the stage's output type
+
+    body = _body()
+    labels, position = _femur()
+    grid = net_grid(body.mask)
+    views = working_views(body, WORK)
+    skeleton = WorkingSkeleton(WORK, None, labels, position)
+    # the network's femur lies one working pixel (4 mm) beside the fitted outline
+    prediction = _whole_bone_prediction(grid, 0.97, 0.6, shift_cols=1)
+    out = find_lesions_learned(views, skeleton, params=EXT, prediction=prediction)
+    grades = grade_scan(skeleton, out, 0, load_scheme("siopen"), load_scheme("curie"))
+    by_key = {e.key: e for e in grades.siopen}
+    assert by_key["right_lower_limb_proximal"].grade == 6, by_key["right_lower_limb_proximal"]
+    assert by_key["right_lower_limb_distal"].grade == 6, by_key["right_lower_limb_distal"]
+    # only the sure middle third, nothing around it: half of each half is involved at most
+    out = find_lesions_learned(views, skeleton, params=EXT,
+                               prediction=_whole_bone_prediction(grid, 0.97, 0.0, 1))
+    grades = grade_scan(skeleton, out, 0, load_scheme("siopen"), load_scheme("curie"))
+    assert {e.key: e.grade for e in grades.siopen}["right_lower_limb_proximal"] < 6
+
+
+def test_uncertain_uptake_alone_is_not_diffuse_disease():
+    body = _body()
+    labels, position = _femur()
+    grid = net_grid(body.mask)
+    skeleton = WorkingSkeleton(WORK, None, labels, position)
+    out = find_lesions_learned(working_views(body, WORK), skeleton, params=EXT,
+                               prediction=_whole_bone_prediction(grid, 0.45, 0.45, 0))
+    assert not out.diffuse.any()
