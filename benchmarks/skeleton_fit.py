@@ -134,12 +134,19 @@ def evaluate_phantom2(seed: int) -> dict:
     return out
 
 
+def _figure(figsize: tuple[float, float]):
+    """A matplotlib Figure on its own Agg canvas (no pyplot, no global backend)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def render(result: dict, path: Path) -> None:
     """Anterior view, inverted grey, fitted (solid) and true (dotted) SIOPEN outlines."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from skimage.segmentation import find_boundaries
 
     study, sk, body = result["study"], result["skeleton"], result["body"]
@@ -151,8 +158,9 @@ def render(result: dict, path: Path) -> None:
         true = true[::-1]
     rows = np.flatnonzero(body.mask.any(axis=1))
     r0, r1 = max(0, rows[0] - 10), min(body.shape[0], rows[-1] + 10)
-    cmap = plt.get_cmap("tab20")
-    fig, axes = plt.subplots(1, 2, figsize=(7, 7 * (r1 - r0) / body.shape[1] / 2 + 0.6))
+    cmap = matplotlib.colormaps["tab20"]
+    fig = _figure((7, 7 * (r1 - r0) / body.shape[1] / 2 + 0.6))
+    axes = fig.subplots(1, 2)
     for ax, seg, title in ((axes[0], fit, "fitted"), (axes[1], true, "true")):
         ax.imshow(-np.clip(view[r0:r1], 0, np.percentile(view, 99.0)), cmap="gray")
         rgba = np.zeros(seg[r0:r1].shape + (4,))
@@ -169,15 +177,11 @@ def render(result: dict, path: Path) -> None:
         axes[1].plot(c, r - r0, ".", color="blue", ms=2)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def render_bone_scan(path: Path) -> dict:
     """Fit the skeleton to JPEG-LL.dcm (a real 99mTc bone scan) and draw it on the image."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
     from pydicom.data import get_testdata_file
     from skimage.segmentation import find_boundaries
@@ -192,8 +196,9 @@ def render_bone_scan(path: Path) -> dict:
     seg = sk.segment_map(scheme)
     rows = np.flatnonzero(body.mask.any(axis=1))
     r0, r1 = max(0, rows[0] - 10), min(body.shape[0], rows[-1] + 10)
-    cmap = plt.get_cmap("tab20")
-    fig, axes = plt.subplots(1, 2, figsize=(8.5, 2 * 4.2 * (r1 - r0) / body.shape[1] / 2 + 0.5))
+    cmap = matplotlib.colormaps["tab20"]
+    fig = _figure((8.5, 2 * 4.2 * (r1 - r0) / body.shape[1] / 2 + 0.5))
+    axes = fig.subplots(1, 2)
     grey = -np.clip(view[r0:r1], 0, np.percentile(view[body.mask], 99.5))
     axes[0].imshow(grey, cmap="gray")
     axes[0].set_title("JPEG-LL.dcm (99mTc bone scan)", fontsize=8)
@@ -209,7 +214,6 @@ def render_bone_scan(path: Path) -> dict:
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=6, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     counts = body.counts
     inside = counts[sk.bone_mask].mean()
     outside = counts[body.mask & ~sk.bone_mask].mean()

@@ -17,6 +17,7 @@ held-out phantom's figures; the shipped verifier is fitted on all of them. Seeds
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import pickle
@@ -51,9 +52,9 @@ def generate(phantom: str, seed: int):
     return case.scan, dict(case.truth["siopen"]), foci
 
 
-def candidates(args: tuple[str, int]) -> dict:
+def candidates(args: tuple[str, int, str | None]) -> dict:
     """Candidate foci of one case with their evidence, segment and truth label."""
-    phantom, seed = args
+    phantom, seed, network = args
     from mibgscore.anatomy.body import find_body
     from mibgscore.anatomy.scheme import SIOPEN_KEYS, load_scheme
     from mibgscore.anatomy.skeleton import fit_skeleton
@@ -70,7 +71,7 @@ def candidates(args: tuple[str, int]) -> dict:
     views, bones = working_views(body), skeleton.on(body.grid)
     uptake = find_normal_uptake(views, bones)
     det = LearnedDetector(LearnedParams(focal_p=CANDIDATE_P, lone_extremity_is_injection=False,
-                                        verify=False))
+                                        verify=False, folder=network))
     lesions = det.find(views, bones, uptake)
     siopen, curie = load_scheme("siopen"), load_scheme("curie")
     diffuse_only = grade_scan(bones, replace(lesions, focal=()), 0, siopen, curie)
@@ -98,13 +99,17 @@ def candidates(args: tuple[str, int]) -> dict:
             "candidates": rows}
 
 
-def extract(phantom: str, n: int, seed0: int, workers: int, cache: Path) -> list[dict]:
-    path = cache / f"candidates_{phantom}_{seed0}_{n}.pkl"
+def extract(phantom: str, n: int, seed0: int, workers: int, cache: Path,
+            network: str | None = None) -> list[dict]:
+    tag = "shipped" if network is None else hashlib.sha256(
+        (Path(network) / "lesion_net.onnx").read_bytes()).hexdigest()[:12]
+    path = cache / f"candidates_{phantom}_{seed0}_{n}_{tag}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
     t0 = time.time()
     with ProcessPoolExecutor(workers) as pool:
-        out = list(pool.map(candidates, [(phantom, seed0 + i) for i in range(n)], chunksize=4))
+        out = list(pool.map(candidates, [(phantom, seed0 + i, network) for i in range(n)],
+                            chunksize=4))
     print(f"{phantom}: {n} cases, {sum(len(c['candidates']) for c in out)} candidates, "
           f"{time.time() - t0:.0f} s", flush=True)
     cache.mkdir(parents=True, exist_ok=True)
@@ -177,8 +182,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=ROOT / "training" / "cache")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--network", default=None,
+                    help="folder with the network whose candidates are weighed (lesion_net.onnx "
+                         "and its card); the shipped one by default")
     a = ap.parse_args()
-    data = {p: extract(p, a.n, a.seed, a.workers, a.cache) for p in a.phantoms}
+    data = {p: extract(p, a.n, a.seed, a.workers, a.cache, a.network) for p in a.phantoms}
     train = [c for p, cs in data.items() if p != a.holdout for c in cs]
     model = fit(train)
     model["trained_on"] = {p: a.n for p in a.phantoms if p != a.holdout}

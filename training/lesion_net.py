@@ -6,9 +6,11 @@ process), on the CPU; needs the training extra (``pip install -e ".[train]"``, t
     .venv/bin/python training/lesion_net.py --cases 2400 --steps 3000 \
         --out src/mibgscore/lesions/models/lesion_net.onnx
 
-Studies come from ``mibgscore.simulate`` only (seeds 40,000,000 and up, never used by the
-benchmarks), a quarter of each disease category; the independent phantom (benchmarks/phantom2)
-is never seen, so that its benchmark stays an out-of-distribution check. Inputs and the grid
+Studies come from ``mibgscore.simulate`` (seeds 40,000,000 and up, never used by the
+benchmarks), a quarter of each disease category, and with ``--phantom NAME=N`` from the
+independent phantoms too (phantom2 from seed 42,000,000, phantom3 from 43,000,000). A network
+reported on a phantom is never trained on it (leave one phantom out); ``--init`` fine-tunes an
+exported network (its batch norms fused: they stay frozen). Inputs and the grid
 are those of inference (``mibgscore.lesions.learned.net_grid`` / ``net_input``); targets are the
 simulator's diffuse-involvement mask, a Gaussian per focal lesion and the bone mask.
 """

@@ -45,6 +45,8 @@ class Phantom3Case:
     bone_labels: np.ndarray
     bone_position: np.ndarray
     timings: dict = field(default_factory=dict, compare=False)
+    diffuse_mask: np.ndarray | None = field(default=None, compare=False)
+    """Bone drawn with diffuse disease, in the scan's frame (training targets)."""
 
 
 class Scene:
@@ -277,8 +279,9 @@ def generate_case(seed: int, category: str | None = None, *,
         return float(scan_rows - 1 - r) if feet_first else float(r)
 
     diffuse = _diffuse_entries(siopen, seg_s, labels, scene.mask, rf)
+    diffuse_mask = scene.mask & (labels > 0)
     if feet_first:
-        for a in (ant, post, labels, pos):
+        for a in (ant, post, labels, pos, diffuse_mask):
             a[:scan_rows] = a[:scan_rows][::-1].copy()
     timings["counts"] = time.perf_counter() - t1
 
@@ -350,7 +353,7 @@ def generate_case(seed: int, category: str | None = None, *,
     scan = Scan(ant, post, (sy, sx), patient=patient, study=study, tracer=tracer,
                 acquisition=acq, assumptions=(), path=None)
     timings["total"] = time.perf_counter() - t0
-    return Phantom3Case(int(seed), scan, truth, labels, pos, timings)
+    return Phantom3Case(int(seed), scan, truth, labels, pos, timings, diffuse_mask)
 
 
 def generate_cases(n: int, seed: int = 0) -> list[Phantom3Case]:

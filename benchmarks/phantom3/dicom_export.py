@@ -7,7 +7,8 @@ View Code Sequence inside each Detector Information Sequence item, SCT codes for
 the older SNOMED-RT (SRT) ones for the others; the posterior frame stored as the posterior
 detector sees it (NOT mirrored); 16-bit unsigned; explicit, implicit VR or RLE Lossless;
 Radiopharmaceutical Information Sequence with 123I-MIBG codes; Patient's Age as "007Y" or
-"018M".
+"018M"; head- or feet-first given by Patient Gantry Relationship Code Sequence (no Patient
+Position attribute).
 """
 
 from __future__ import annotations
@@ -27,11 +28,17 @@ CODES = {
     "SCT": {"anterior": ("399321004", "SCT", "Anterior projection"),
             "posterior": ("399001007", "SCT", "Posterior projection"),
             "mibg": ("395787009", "SCT", "Iodine^123 3-Iodobenzylguanidine MIBG"),
-            "i123": ("21572004", "SCT", "^123^Iodine")},
+            "i123": ("21572004", "SCT", "^123^Iodine"),
+            "supine": ("40199007", "SCT", "supine"),
+            "HFS": ("102540008", "SCT", "headfirst"),
+            "FFS": ("102541007", "SCT", "feet-first")},
     "SRT": {"anterior": ("G-5215", "SRT", "Anterior projection"),
             "posterior": ("G-5216", "SRT", "Posterior projection"),
             "mibg": ("C-B110E", "SRT", "Iobenguane I^123^"),
-            "i123": ("C-114A4", "SRT", "^123^Iodine")},
+            "i123": ("C-114A4", "SRT", "^123^Iodine"),
+            "supine": ("F-10340", "SRT", "supine"),
+            "HFS": ("F-10470", "SRT", "headfirst"),
+            "FFS": ("F-10480", "SRT", "feet-first")},
 }
 
 
@@ -106,6 +113,7 @@ def write_dicom(case, path) -> Path:
     ds.ReferringPhysicianName = ""
     ds.StudyDescription = st.description
     ds.SeriesDescription = "WB MIBG 24H ANT+POST"
+    ds.BodyPartExamined = "WHOLEBODY"
     p = scan.patient
     ds.PatientName = p.name
     ds.PatientID = p.patient_id
@@ -121,7 +129,10 @@ def write_dicom(case, path) -> Path:
     ds.StudyID = str(case.seed)
     ds.SeriesNumber = 3
     ds.InstanceNumber = 1
-    ds.PatientPosition = "FFS" if meta["feet_first"] else "HFS"
+    # orientation by codes (NM/PET Patient Orientation), so no Patient Position attribute
+    ds.PatientOrientationCodeSequence = Sequence([_code(*codes["supine"])])
+    ds.PatientGantryRelationshipCodeSequence = Sequence(
+        [_code(*codes["FFS" if meta["feet_first"] else "HFS"])])
     ds.FrameOfReferenceUID = uid(case.seed, "for")
     ds.PositionReferenceIndicator = ""
     # NM image pixel / multi-frame
@@ -159,6 +170,13 @@ def write_dicom(case, path) -> Path:
         it.ZoomFactor = [1.0, 1.0]
         it.RadialPosition = f"{meta['camera']['gap_ant_mm'] + 150:.1f}"
         it.ViewCodeSequence = Sequence([_code(*codes[det_view[d]])])
+        # patient LPS: columns run to the patient's left (anterior detector) or right
+        # (posterior detector, unmirrored); rows run to the feet (or the head, feet-first)
+        xdir = 1 if det_view[d] == "anterior" else -1
+        zdir = 1 if meta["feet_first"] else -1
+        it.ImageOrientationPatient = [xdir, 0, 0, 0, 0, zdir]
+        it.ImagePositionPatient = [f"{-xdir * cols * scan.spacing_mm[1] / 2:.1f}", "0.0",
+                                   f"{-zdir * 0.0:.1f}"]
         dis.append(it)
     ds.DetectorInformationSequence = Sequence(dis)
     rp = Dataset()
@@ -167,9 +185,8 @@ def write_dicom(case, path) -> Path:
     rp.RadionuclideCodeSequence = Sequence([_code(*codes["i123"])])
     dose = float(np.clip(5.2 * meta["weight_kg"], 37.0, 400.0))
     rp.RadionuclideTotalDose = f"{dose:.1f}"
-    rp.RadionuclideHalfLife = "47602"
-    start = dt.datetime.combine(date, dt.time(10, 0)) - dt.timedelta(hours=24)
-    rp.RadiopharmaceuticalStartDateTime = start.strftime("%Y%m%d%H%M%S")
+    rp.RadiopharmaceuticalStartTime = "100000"      # the day before (24 h uptake)
+    rp.RadiopharmaceuticalRoute = "IV"
     ds.RadiopharmaceuticalInformationSequence = Sequence([rp])
     ds.ActualFrameDuration = int(scan.acquisition.frame_duration_ms)
     ds.ScanVelocity = f"{scan.acquisition.scan_velocity_mm_s:.2f}"

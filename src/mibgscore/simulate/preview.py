@@ -26,10 +26,8 @@ def save_preview(study: SimulatedStudy, path: str | Path, *, marks: bool = True,
     crop : bool
         Show only the body and a small margin.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     t = study.truth
     r0, c0 = 0, 0
@@ -39,7 +37,9 @@ def save_preview(study: SimulatedStudy, path: str | Path, *, marks: bool = True,
         cols = np.nonzero(t.body_mask.any(axis=0))[0]
         r0, r1 = max(rows.min() - 10, 0), min(rows.max() + 10, r1)
         c0, c1 = max(cols.min() - 10, 0), min(cols.max() + 10, c1)
-    fig, axes = plt.subplots(1, 2, figsize=(6.4, 7.6))
+    fig = Figure(figsize=(6.4, 7.6))  # its own Agg canvas: no pyplot, no global backend
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2)
     for ax, name in zip(axes, ("anterior", "posterior"), strict=True):
         img = study.scan.views[name][r0:r1, c0:c1]
         top = float(np.percentile(img[img > 0], 99.3)) if (img > 0).any() else 1.0
@@ -58,4 +58,3 @@ def save_preview(study: SimulatedStudy, path: str | Path, *, marks: bool = True,
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
