@@ -114,10 +114,11 @@ class ScoreEvidence:
            stage_seconds: dict[str, float]) -> ScoreEvidence:
         """The evidence of the stages' outputs, its maps carried to the scan's own frame."""
         grid = body.grid
+        fit = skeleton if lesions.skeleton is None else lesions.skeleton  # as refined
         return cls(
             body=body, skeleton=skeleton, uptake=uptake, lesions=lesions,
-            siopen_map=grid.to_original_map(skeleton.segment_map(siopen)),
-            curie_map=grid.to_original_map(skeleton.segment_map(curie)),
+            siopen_map=grid.to_original_map(fit.segment_map(siopen)),
+            curie_map=grid.to_original_map(fit.segment_map(curie)),
             siopen_keys=siopen.keys, curie_keys=curie.keys,
             lesion_mask=grid.to_original_map(_lesion_mask(lesions, grades, grid)),
             finding_mask=grid.to_original_map(uptake.mask), siopen_segments=grades.siopen,

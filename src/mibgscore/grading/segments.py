@@ -214,7 +214,11 @@ def grade_scan(skeleton: WorkingSkeleton, lesions: SkeletalLesions, soft_tissue_
     soft_tissue_sites : int
         Soft-tissue tumour sites (Curie soft-tissue segment).
     siopen, curie : SegmentScheme
+
+    The detector's refined skeleton (``lesions.skeleton``) is used when it gives one.
     """
+    if lesions.skeleton is not None:
+        skeleton = lesions.skeleton
     siopen_map = skeleton.segment_map(siopen)
     curie_map = skeleton.segment_map(curie)
     points = [(x.bone_row, x.bone_col) for x in lesions.focal]

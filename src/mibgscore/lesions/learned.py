@@ -23,6 +23,7 @@ from scipy import ndimage as ndi
 from mibgscore.anatomy.bones import BONES
 from mibgscore.anatomy.types import Body, WorkingSkeleton
 from mibgscore.lesions._evidence import focus_evidence
+from mibgscore.lesions._limbs import refine_legs
 from mibgscore.lesions.detector import lone_injection_site
 from mibgscore.lesions.types import FocalLesion, RejectedFocus, SkeletalLesions
 from mibgscore.lesions.verifier import VERIFIER_FILE, FocusVerifier, shipped_verifier
@@ -259,6 +260,13 @@ class LearnedParams:
         the others are reported as findings.
     candidate_p : float
         Smallest peak of the focus map put to the verifier.
+    refine_legs : bool
+        Move the fitted legs onto the legs the network's bone map shows
+        (:func:`mibgscore.lesions._limbs.refine_legs`) before foci and extent are placed.
+    spine_share, sternum_spine_mm : float
+        A focus over the sternum with less than ``spine_share`` of its excess on the
+        anterior view lies in the vertebrae behind it (the nearest spine pixel within
+        ``sternum_spine_mm``).
     folder : str or None
         A folder with other weights (``lesion_net.onnx``, its card ``lesion_net.json`` and,
         for verification, ``focus_verifier.json``); None: the shipped ones.
@@ -275,6 +283,9 @@ class LearnedParams:
     bone_p: float = 0.5
     extent_reach_mm: float = 12.0
     verify: bool = True
+    refine_legs: bool = True
+    spine_share: float = 0.45
+    sternum_spine_mm: float = 30.0
     candidate_p: float = 0.3
     folder: str | None = None
 
@@ -344,12 +355,15 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
         Pixels of labelled normal-uptake findings (stage 3, working grid): a focus peaking
         there is taken as that organ, not bone (``LearnedParams.veto_normal_uptake``).
     """
-    body, grid_w, labels_w = views.body, views.grid, skeleton.labels
+    body, grid_w = views.body, views.grid
     grid, prob = prediction if prediction is not None else predict(body)
     px_mm = grid_w.pixel_mm
-    rows_w, cols_w = labels_w.shape
+    rows_w, cols_w = skeleton.labels.shape
     # working pixel centres in canonical coordinates, then in net coordinates
     ri, ci = grid.to_net(*grid_w.to_canonical(np.arange(rows_w), np.arange(cols_w)))
+    bone_p = _bilinear(prob[2], ri, ci)
+    refined = refine_legs(skeleton, bone_p) if params.refine_legs else skeleton
+    labels_w = refined.labels
     bone = labels_w > 0
 
     # diffuse: fitted bone pixels near network-marked involvement
@@ -363,7 +377,7 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
     # organs overlie the bones, on the fitted skeleton
     dist, idx = ndi.distance_transform_edt(~bone, return_indices=True)
     limb = np.isin(labels_w[tuple(idx)], LIMB_LABELS) & (dist * px_mm <= params.extent_reach_mm)
-    extent_bone = np.where(limb, _bilinear(prob[2], ri, ci) >= params.bone_p, bone & ~limb)
+    extent_bone = np.where(limb, bone_p >= params.bone_p, bone & ~limb)
     involved = limb & (diffuse_map_w >= params.extent_p)
     lab, _ = ndi.label(involved | seeds)
     grown = np.isin(lab, np.unique(lab[seeds])) & (lab > 0) if seeds.any() else seeds
@@ -394,16 +408,53 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
         br, bc = hit
         radius = _half_max_radius(heat, i, j) / grid.zoom * float(np.mean(body.spacing_mm))
         contrast, z = _contrast(mean_view, r, c, px_mm)
+        if labels_w[br, bc] == BONES.index("sternum") + 1:
+            br, bc = _behind_the_sternum(views, labels_w, r, c, br, bc, px_mm, params)
         focal.append(FocalLesion(
             row=r, col=c, bone_row=br, bone_col=bc, bone=_bone_name(int(labels_w[br, bc])),
             radius_mm=float(np.clip(radius, 3.0, 15.0)), contrast=contrast, z=z,
             confidence=float(np.clip(heat[i, j], 0.0, 1.0))))
-    if params.lone_extremity_is_injection and lone_injection_site(focal, diffuse_w, skeleton):
+    if params.lone_extremity_is_injection and lone_injection_site(focal, diffuse_w, refined):
         focal = []
     significance = _bilinear(heat, ri, ci).astype(np.float32)
     return SkeletalLesions(focal=tuple(focal), diffuse=diffuse_w, extent_bone=extent_bone,
+                           skeleton=None if refined is skeleton else refined,
                            excess=diffuse_map_w.astype(np.float32),
                            significance=significance, bone_zone=bone)
+
+
+SPINE_LABELS = np.array([BONES.index(b) + 1 for b in ("cervical_spine", "thoracic_spine",
+                                                      "lumbar_spine")])
+
+
+def _behind_the_sternum(views: WorkingViews, labels: np.ndarray, r: int, c: int, br: int,
+                        bc: int, px_mm: float, params: LearnedParams) -> tuple[int, int]:
+    """The bone pixel of a focus over the sternum: the sternum's, unless the focus lies deep
+    (most of its excess on the posterior view), where the vertebrae behind the sternum are.
+
+    On a planar view the sternum covers the thoracic spine; the two views tell them apart.
+    """
+    if views.anterior is None or views.posterior is None:
+        return br, bc
+    ea = max(_local_excess(views.anterior, r, c, px_mm), 0.0)
+    ep = max(_local_excess(views.posterior, r, c, px_mm), 0.0)
+    if ea + ep <= 0 or ea / (ea + ep) >= params.spine_share:
+        return br, bc
+    reach = max(1, int(round(params.sternum_spine_mm / px_mm)))
+    r0, r1 = max(0, r - reach), min(labels.shape[0], r + reach + 1)
+    c0, c1 = max(0, c - reach), min(labels.shape[1], c + reach + 1)
+    rr, cc = np.nonzero(np.isin(labels[r0:r1, c0:c1], SPINE_LABELS))
+    if rr.size == 0:
+        return br, bc
+    k = int(np.argmin((rr + r0 - r) ** 2 + (cc + c0 - c) ** 2))
+    return int(rr[k] + r0), int(cc[k] + c0)
+
+
+def _local_excess(view: np.ndarray, r: int, c: int, px_mm: float) -> float:
+    """Counts within 4 mm of (r, c) over the median of a ring 15-25 mm around it."""
+    from mibgscore.lesions._evidence import _local_excess as excess
+
+    return excess(view, r, c, px_mm)[0]
 
 
 def _bone_name(label: int) -> str:

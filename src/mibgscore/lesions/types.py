@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -83,6 +84,9 @@ class SkeletalLesions:
         pixel counts in the segment of the nearest fitted bone); None: the fitted skeleton.
     rejected : tuple of RejectedFocus
         Candidate foci set aside as normal uptake (shown as findings, never graded).
+    skeleton : WorkingSkeleton or None
+        The fitted skeleton as the detector refined it on the image (foci and extent are
+        placed on it, and segments graded on it); None: the skeleton it was given.
     """
 
     focal: tuple[FocalLesion, ...]
@@ -92,6 +96,7 @@ class SkeletalLesions:
     bone_zone: np.ndarray
     extent_bone: np.ndarray | None = None
     rejected: tuple[RejectedFocus, ...] = ()
+    skeleton: Any = None
 
     def __post_init__(self) -> None:
         if self.diffuse.dtype != bool:

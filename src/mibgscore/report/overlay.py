@@ -265,16 +265,22 @@ def _draw_view(ax, counts: np.ndarray, mirror: bool, spacing: tuple[float, float
 def _crop(scan: Scan, result: ScoreResult) -> tuple[int, int, int, int]:
     """Rows and columns (r0, r1, c0, c1), anterior frame, holding the body and all marks.
 
-    The body is where the lightly smoothed counts exceed 2 % of the view's upper window;
-    the box is widened by 6 % on each side and never cut through a lesion or finding.
+    The body is the outline the scoring found (the evidence's body), else where the lightly
+    smoothed counts exceed 2 % of the view's upper window (noise in a large field of a small
+    child passes that); the box is widened by 6 % on each side and never cut through a
+    lesion or finding.
     """
     from scipy import ndimage
 
     rows, cols = scan.shape
-    inside = np.zeros(scan.shape, bool)
-    for counts in scan.views.values():  # both in the anterior frame
-        smooth = ndimage.uniform_filter(counts.astype(np.float32), size=5)
-        inside |= smooth > 0.02 * _window(counts)
+    body = getattr(getattr(result, "evidence", None), "body", None)
+    if body is not None and getattr(body, "shape", None) == scan.shape:
+        inside = body.grid.to_original_map(body.mask)
+    else:
+        inside = np.zeros(scan.shape, bool)
+        for counts in scan.views.values():  # both in the anterior frame
+            smooth = ndimage.uniform_filter(counts.astype(np.float32), size=5)
+            inside |= smooth > 0.02 * _window(counts)
     if not inside.any():
         return 0, rows, 0, cols
     r_idx = np.nonzero(inside.any(axis=1))[0]
