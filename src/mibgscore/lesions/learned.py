@@ -254,6 +254,9 @@ class LearnedParams:
         so its share of the bone is not biased by where the fitted outline happens to lie.
     extent_reach_mm : float
         How far from the fitted skeleton the network's bone and involvement are taken.
+    joint_mm : float
+        A limb's involvement is grown only from sure involvement farther than this from the
+        trunk's bones (shoulder and hip joints, where the trunk's involvement blurs over).
     verify : bool
         Weigh every candidate focus (the focus map's peaks above ``candidate_p``) with the
         focus verifier (:mod:`mibgscore.lesions.verifier`) and keep those it takes for bone;
@@ -282,6 +285,7 @@ class LearnedParams:
     extent_p: float = 0.5
     bone_p: float = 0.5
     extent_reach_mm: float = 12.0
+    joint_mm: float = 12.0
     verify: bool = True
     refine_legs: bool = True
     spine_share: float = 0.45
@@ -378,9 +382,16 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
     dist, idx = ndi.distance_transform_edt(~bone, return_indices=True)
     limb = np.isin(labels_w[tuple(idx)], LIMB_LABELS) & (dist * px_mm <= params.extent_reach_mm)
     extent_bone = np.where(limb, bone_p >= params.bone_p, bone & ~limb)
+    # grown from the limb's own sure involvement, away from the joints with the trunk: the
+    # trunk's involvement (blurred over the shoulder and the hip) never spills into a limb
     involved = limb & (diffuse_map_w >= params.extent_p)
-    lab, _ = ndi.label(involved | seeds)
-    grown = np.isin(lab, np.unique(lab[seeds])) & (lab > 0) if seeds.any() else seeds
+    trunk_bone = bone & ~np.isin(labels_w, LIMB_LABELS)
+    off_joint = (ndi.distance_transform_edt(~trunk_bone) * px_mm > params.joint_mm
+                 if trunk_bone.any() else np.ones_like(bone))
+    limb_seeds = limb & off_joint & (diffuse_map_w >= params.diffuse_p)
+    lab, _ = ndi.label(involved | limb_seeds)
+    grown = (np.isin(lab, np.unique(lab[limb_seeds])) & (lab > 0) if limb_seeds.any()
+             else limb_seeds)
     diffuse_w = (seeds & ~limb) | (grown & extent_bone)
 
     # foci: peaks of the focus map, snapped onto the nearest fitted bone pixel
