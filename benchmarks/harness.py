@@ -161,7 +161,9 @@ def header_lines(phantom: str, command: str, seeds: list[int], records: list[dic
         f"- software: {software()}",
         f"- scorer: `{args.scorer}`"
         + (f" with `ScoreParams(lesion_method={args.lesions!r})`"
-           if args.scorer == DEFAULT_SCORER else ""),
+           if args.scorer == DEFAULT_SCORER else "")
+        + (f", learned weights from `{args.model}` (leave one phantom out: see "
+           "docs/learned.md)" if args.model else ""),
         f"- model: {_model_line(_models(records))}",
         f"- phantom: {DESCRIPTIONS.get(phantom, phantom)}",
         f"- seeds: {seeds[0]}-{seeds[-1]} ({len(seeds)} studies, {len(ok)} scored"

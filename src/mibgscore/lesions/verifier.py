@@ -79,10 +79,12 @@ class FocusVerifier:
         """What weighed most against a rejected candidate, as a finding label: the
         normal-uptake finding it lies in or near, else ``not_bone``."""
         for group, labels in FINDING_GROUPS.items():
+            if group == "tumour":  # a hot spot in a soft-tissue mass is the mass's
+                continue
             inside = x[FEATURES.index(f"in_{group}")] > 0.5
             near = x[FEATURES.index(f"near_{group}")] > 0.5
             if inside or near:
-                return labels[0] if group != "injection" else "injection_site"
+                return labels[0]
         return "not_bone"
 
 

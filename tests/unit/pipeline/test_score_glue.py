@@ -153,3 +153,19 @@ def test_auto_names_its_detector_and_a_fallback_is_a_warning(stages, monkeypatch
                for w in r.warnings)
     with pytest.raises(ValueError, match="cannot run here: onnxruntime is missing"):
         score(_scan(), params=ScoreParams(lesion_method="learned"))
+
+
+def test_a_rejected_candidate_is_shown_as_the_finding_it_was_taken_for(stages, monkeypatch):
+    from mibgscore.lesions.types import RejectedFocus
+
+    class Rejecting(HottestPixel):
+        def find(self, views, skeleton, uptake):
+            out = super().find(views, skeleton, uptake)
+            return replace(out, focal=(), rejected=(RejectedFocus(out.focal[0],
+                                                                  "salivary_glands", 0.2),))
+
+    monkeypatch.setitem(registry._REGISTRY, "test-rejecting", DetectorEntry(
+        "test-rejecting", "test", lambda p: Rejecting(), lambda: None, preference=998))
+    r = score(_scan(), params=ScoreParams(lesion_method="test-rejecting"))
+    assert r.siopen_total == 0 and not r.lesions
+    assert ("salivary_glands", *HOT) in [(f.label, f.row, f.col) for f in r.findings]
