@@ -116,10 +116,13 @@ def test_the_json_names_the_network_and_the_hash_of_its_weights(simulated: Path)
     proc = _run("score", str(simulated), "--json", "--lesions", "learned")
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout.splitlines()[0])
-    weights = resources.files("mibgscore.lesions").joinpath("models", "lesion_net.onnx")
+    models = resources.files("mibgscore.lesions").joinpath("models")
+    network = hashlib.sha256(models.joinpath("lesion_net.onnx").read_bytes()).hexdigest()
+    verifier = hashlib.sha256(models.joinpath("focus_verifier.json").read_bytes()).hexdigest()
+    # the network's hash followed by its focus verifier's, hashed
     assert d["model"] == {"name": "learned", "version": d["model"]["version"],
-                          "sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
-    assert d["model"]["version"]
+                          "sha256": hashlib.sha256((network + verifier).encode()).hexdigest()}
+    assert d["model"]["version"].endswith("+verifier")
     assert d["schemes"] == {"siopen": "SIOPEN", "curie": "Curie"}
 
 

@@ -143,7 +143,7 @@ def test_auto_names_its_detector_and_a_fallback_is_a_warning(stages, monkeypatch
     from mibgscore.lesions import learned
 
     r = score(_scan(), params=ScoreParams(lesion_method="auto"))
-    assert r.model.name == "learned" and r.model.sha256 == learned.model_info().sha256
+    assert r.model == learned.LearnedDetector().model and r.model.name == "learned"
     monkeypatch.setattr(learned, "unavailable_reason", lambda: "onnxruntime is missing")
     monkeypatch.setitem(registry._REGISTRY, "learned", replace(
         registry._REGISTRY["learned"], available=learned.unavailable_reason))
