@@ -12,16 +12,6 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
-def test_accuracy_benchmark_writes_its_table(tmp_path):
-    out = tmp_path / "acc.md"
-    proc = _run("accuracy.py", "--n", "2", "--seed", "11", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
-    text = out.read_text()
-    assert "ICC(A,1)" in text and "weighted kappa" in text and "normal scans scored 0" in text
-    assert "benchmarks/accuracy.py --n 2 --seed 11" in text
-    assert "skull" in text and "soft_tissue" in text
-
-
 def test_speed_benchmark_prints_its_table(tmp_path):
     out = tmp_path / "speed.md"
     proc = _run("speed.py", "--k", "1", "--out", str(out))

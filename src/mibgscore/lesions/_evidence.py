@@ -4,7 +4,9 @@ Every feature is physics or anatomy that holds on any camera: how deep the sourc
 share of counts on the anterior view: vertebrae and the posterior pelvis are posterior, the
 bowel, thyroid and heart anterior), whether the same uptake lies at the mirror place across the
 midline (salivary and lacrimal glands, brown fat are paired), which normal-uptake finding it
-sits in or near, and how it stands out of its surroundings.
+sits in or near, and how it stands out of its surroundings: by contrast, and by significance
+against counting noise (a low-count scan's noise makes faint "foci" that no contrast
+threshold tells from lesions).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ FINDING_GROUPS: dict[str, tuple[str, ...]] = {
 """Normal-uptake findings grouped by how they mimic bone."""
 
 FEATURES: tuple[str, ...] = (
-    "confidence", "anterior_share", "mirror_ratio", "log_contrast", "radius_mm",
+    "confidence", "anterior_share", "mirror_ratio", "log_contrast", "log_significance",
+    "radius_mm",
     "midline_mm", *(f"bone_{g}" for g in BONE_GROUPS), "bone_distal", "injection_bone",
     *(f"in_{g}" for g in FINDING_GROUPS), *(f"near_{g}" for g in FINDING_GROUPS),
 )
@@ -115,7 +118,7 @@ def focus_evidence(focus: FocalLesion, views: WorkingViews, uptake: NormalUptake
         near.append(float(any(_within(m, r, c, NEAR_MM / px) for m in masks)))
     return np.array([
         focus.confidence, share, min(mirror, 3.0), math.log1p(max(ex / level, 0.0)),
-        focus.radius_mm, abs(c - mid) * px, *groups, distal,
+        math.log1p(max(focus.z, 0.0)), focus.radius_mm, abs(c - mid) * px, *groups, distal,
         float(near_injection_site(bone, position) if bone in BONES else 0.0), *inside, *near,
     ], dtype=np.float64)
 

@@ -186,9 +186,11 @@ def _session(folder: str | None = None):
 
 
 def unavailable_reason() -> str | None:
-    """None when the shipped weights are installed and onnxruntime loads them, else why not."""
+    """None when the shipped weights and focus verifier are installed and onnxruntime loads
+    them, else why not."""
     try:
         _session()
+        shipped_verifier()
     except Exception as exc:  # noqa: BLE001 - any failure means this detector cannot run
         return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
     return None
