@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mibgscore.anatomy.grades import Grades
+from mibgscore.anatomy.grades import Graded, Grades
 from mibgscore.anatomy.scheme import SIOPEN_KEYS
 
 
@@ -74,7 +74,7 @@ class Finding:
 
 
 @dataclass(eq=False)
-class ScoreResult:
+class ScoreResult(Graded):
     """SIOPEN and Curie scores of one scan, with the evidence behind them.
 
     ``evidence`` holds the stages' intermediate outputs (skeleton, maps) for overlays and the
@@ -102,25 +102,6 @@ class ScoreResult:
         self.siopen_confidence = {k: float(self.siopen_confidence.get(k, 0.0))
                                   for k in SIOPEN_KEYS}
 
-    @property
-    def siopen_grades(self) -> Grades:
-        """The SIOPEN grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
-        return Grades("siopen", self.siopen)
-
-    @property
-    def curie_grades(self) -> Grades:
-        """The Curie grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
-        return Grades("curie", self.curie)
-
-    @property
-    def siopen_total(self) -> int:
-        """SIOPEN total, 0 to the scheme's maximum (72)."""
-        return self.siopen_grades.total
-
-    @property
-    def curie_total(self) -> int:
-        """Curie total, 0 to the scheme's maximum (30)."""
-        return self.curie_grades.total
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON Lines object of `mibgscore score --json`."""

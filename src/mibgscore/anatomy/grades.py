@@ -118,3 +118,31 @@ def _grade(scheme: SegmentScheme, key: str, value: object) -> int:
     if not 0 <= grade <= scheme.max_grade:
         raise ValueError(f"{scheme.name} grade {grade} for {key} (0-{scheme.max_grade})")
     return grade
+
+
+class Graded:
+    """Mixin of a record with ``siopen`` and ``curie`` grade mappings (a result, a reading, a
+    simulated truth): checked grades and totals, all through :class:`Grades`."""
+
+    siopen: Mapping[str, int]
+    curie: Mapping[str, int]
+
+    @property
+    def siopen_grades(self) -> Grades:
+        """The SIOPEN grades as a checked :class:`Grades`."""
+        return Grades("siopen", self.siopen)
+
+    @property
+    def curie_grades(self) -> Grades:
+        """The Curie grades as a checked :class:`Grades`."""
+        return Grades("curie", self.curie)
+
+    @property
+    def siopen_total(self) -> int:
+        """SIOPEN total, 0 to the scheme's maximum (72)."""
+        return self.siopen_grades.total
+
+    @property
+    def curie_total(self) -> int:
+        """Curie total, 0 to the scheme's maximum (30)."""
+        return self.curie_grades.total

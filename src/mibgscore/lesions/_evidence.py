@@ -52,7 +52,7 @@ NEAR_MM = 15.0
 """A focus this close to a finding's edge is "near" it."""
 
 
-def _local_excess(view: np.ndarray, r: int, c: int, px_mm: float) -> tuple[float, float]:
+def local_excess(view: np.ndarray, r: int, c: int, px_mm: float) -> tuple[float, float]:
     """Counts at (r, c) over the median of a ring 15-25 mm around: (excess, ring level)."""
     rad = max(2, int(round(25.0 / px_mm)))
     r0, r1 = max(0, r - rad), min(view.shape[0], r + rad + 1)
@@ -96,16 +96,16 @@ def focus_evidence(focus: FocalLesion, views: WorkingViews, uptake: NormalUptake
     a, p = views.anterior, views.posterior
     combined = views.images.combined
     if a is not None and p is not None:
-        ea = max(_local_excess(a, r, c, px)[0], 0.0)
-        ep = max(_local_excess(p, r, c, px)[0], 0.0)
+        ea = max(local_excess(a, r, c, px)[0], 0.0)
+        ep = max(local_excess(p, r, c, px)[0], 0.0)
         share = ea / (ea + ep) if ea + ep > 0 else 0.5
     else:
         share = 0.5
-    ex, level = _local_excess(combined, r, c, px)
+    ex, level = local_excess(combined, r, c, px)
     mid = midline_col(views.images.body, r)
     mc = int(round(2 * mid - c))
     if 0 <= mc < combined.shape[1] and abs(mc - c) * px > 12.0:
-        mirror = max(_local_excess(combined, r, mc, px)[0], 0.0) / max(ex, 1e-6)
+        mirror = max(local_excess(combined, r, mc, px)[0], 0.0) / max(ex, 1e-6)
     else:
         mirror = 1.0  # on the midline: its own mirror
     bone = focus.bone

@@ -22,7 +22,7 @@ from scipy import ndimage as ndi
 
 from mibgscore.anatomy.bones import BONES
 from mibgscore.anatomy.types import Body, WorkingSkeleton
-from mibgscore.lesions._evidence import focus_evidence
+from mibgscore.lesions._evidence import focus_evidence, local_excess
 from mibgscore.lesions._limbs import refine_legs
 from mibgscore.lesions.detector import lone_injection_site
 from mibgscore.lesions.types import FocalLesion, RejectedFocus, SkeletalLesions
@@ -449,8 +449,8 @@ def _behind_the_sternum(views: WorkingViews, labels: np.ndarray, r: int, c: int,
     """
     if views.anterior is None or views.posterior is None:
         return br, bc
-    ea = max(_local_excess(views.anterior, r, c, px_mm), 0.0)
-    ep = max(_local_excess(views.posterior, r, c, px_mm), 0.0)
+    ea = max(local_excess(views.anterior, r, c, px_mm)[0], 0.0)
+    ep = max(local_excess(views.posterior, r, c, px_mm)[0], 0.0)
     if ea + ep <= 0 or ea / (ea + ep) >= params.spine_share:
         return br, bc
     reach = max(1, int(round(params.sternum_spine_mm / px_mm)))
@@ -461,13 +461,6 @@ def _behind_the_sternum(views: WorkingViews, labels: np.ndarray, r: int, c: int,
         return br, bc
     k = int(np.argmin((rr + r0 - r) ** 2 + (cc + c0 - c) ** 2))
     return int(rr[k] + r0), int(cc[k] + c0)
-
-
-def _local_excess(view: np.ndarray, r: int, c: int, px_mm: float) -> float:
-    """Counts within 4 mm of (r, c) over the median of a ring 15-25 mm around it."""
-    from mibgscore.lesions._evidence import _local_excess as excess
-
-    return excess(view, r, c, px_mm)[0]
 
 
 def _bone_name(label: int) -> str:
@@ -502,15 +495,5 @@ def _mean_view(views: WorkingViews) -> np.ndarray:
 
 def _contrast(view: np.ndarray, r: int, c: int, px_mm: float) -> tuple[float, float]:
     """Peak over the median of a ring 15-25 mm around it, minus 1, and in Poisson SDs."""
-    rad = max(2, int(round(25.0 / px_mm)))
-    r0, r1 = max(0, r - rad), min(view.shape[0], r + rad + 1)
-    c0, c1 = max(0, c - rad), min(view.shape[1], c + rad + 1)
-    win = view[r0:r1, c0:c1]
-    rr, cc = np.ogrid[r0 - r: r1 - r, c0 - c: c1 - c]
-    d = np.sqrt(rr * rr + cc * cc) * px_mm
-    core = win[d <= max(px_mm, 4.0)]
-    ring = win[(d >= 15.0) & (d <= 25.0)]
-    if core.size == 0 or ring.size == 0:
-        return 0.0, 0.0
-    peak, bg = float(core.mean()), float(np.median(ring))
-    return (peak / max(bg, 1e-6) - 1.0, (peak - bg) / math.sqrt(max(bg, 1.0)))
+    excess, level = local_excess(view, r, c, px_mm)
+    return excess / level, excess / math.sqrt(max(level, 1.0))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mibgscore import __version__
-from mibgscore.anatomy.grades import Grades
+from mibgscore.anatomy.grades import Graded, Grades
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS
 from mibgscore.grading.rules import response
 from mibgscore.io.types import Patient, Scan, Study
@@ -95,7 +95,7 @@ class PriorComparison:
 
 
 @dataclass(frozen=True, eq=False)
-class ReadingReport:
+class ReadingReport(Graded):
     """A physician's reading of one scan: automatic score, final grades, sign-off, history.
 
     Attributes
@@ -178,25 +178,6 @@ class ReadingReport:
         """The automatic result as a ``ScoreResult`` (None if there is none)."""
         return self.automatic  # type: ignore[return-value]  # dicts converted in __post_init__
 
-    @property
-    def siopen_grades(self) -> Grades:
-        """Final SIOPEN grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
-        return Grades("siopen", self.siopen)
-
-    @property
-    def curie_grades(self) -> Grades:
-        """Final Curie grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
-        return Grades("curie", self.curie)
-
-    @property
-    def siopen_total(self) -> int:
-        """Final SIOPEN total, 0 to the scheme's maximum (72)."""
-        return self.siopen_grades.total
-
-    @property
-    def curie_total(self) -> int:
-        """Final Curie total, 0 to the scheme's maximum (30)."""
-        return self.curie_grades.total
 
     @property
     def siopen_category(self) -> str:

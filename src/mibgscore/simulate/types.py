@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mibgscore.anatomy.grades import Grades
+from mibgscore.anatomy.grades import Graded, Grades
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, load_scheme
 from mibgscore.io.types import Scan
 from mibgscore.result import Finding
@@ -116,7 +116,7 @@ class TruthLesion:
 
 
 @dataclass(frozen=True, eq=False)
-class Truth:
+class Truth(Graded):
     """Ground truth of a simulated study.
 
     Attributes
@@ -173,25 +173,6 @@ class Truth:
         if self.category not in CATEGORIES:
             raise ValueError(f"category {self.category!r}")
 
-    @property
-    def siopen_grades(self) -> Grades:
-        """The true SIOPEN grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
-        return Grades("siopen", self.siopen)
-
-    @property
-    def curie_grades(self) -> Grades:
-        """The true Curie grades as a checked :class:`~mibgscore.anatomy.grades.Grades`."""
-        return Grades("curie", self.curie)
-
-    @property
-    def siopen_total(self) -> int:
-        """SIOPEN total, 0 to the scheme's maximum (72)."""
-        return self.siopen_grades.total
-
-    @property
-    def curie_total(self) -> int:
-        """Curie total, 0 to the scheme's maximum (30)."""
-        return self.curie_grades.total
 
 
 @dataclass(frozen=True, eq=False)
