@@ -153,3 +153,12 @@ class WorkingSkeleton:
     def segment_map(self, scheme: SegmentScheme) -> np.ndarray:
         """Segment label map on the working grid (uint8, i + 1 for ``scheme.segments[i]``)."""
         return scheme.segment_map(self.labels, self.position)
+
+    @cached_property
+    def nearest(self) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Distance (working pixels) from each pixel to the nearest bone pixel, and that
+        pixel's (row, col) index arrays (computed once per skeleton)."""
+        from scipy import ndimage as ndi
+
+        dist, idx = ndi.distance_transform_edt(self.labels == 0, return_indices=True)
+        return dist, (idx[0], idx[1])

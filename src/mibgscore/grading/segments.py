@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from mibgscore.anatomy.scheme import SegmentScheme
 from mibgscore.anatomy.types import WorkingSkeleton
@@ -227,12 +226,10 @@ def grade_scan(skeleton: WorkingSkeleton, lesions: SkeletalLesions, soft_tissue_
     if lesions.extent_bone is None:
         units = bone_units(skeleton.labels, skeleton.position, skeleton.grid.pixel_mm)
         s_extent, c_extent = siopen_map, curie_map
-    else:  # the detector's own bone, each pixel in the segment of the nearest fitted bone
+    else:  # the detector's own bone, each pixel counted for the fitted bone it names
         units = None
-        idx = ndi.distance_transform_edt(skeleton.labels == 0, return_distances=False,
-                                         return_indices=True)
-        s_extent = np.where(lesions.extent_bone, siopen_map[tuple(idx)], 0).astype(np.uint8)
-        c_extent = np.where(lesions.extent_bone, curie_map[tuple(idx)], 0).astype(np.uint8)
+        s_extent = siopen.segment_map(lesions.extent_bone, lesions.extent_position)
+        c_extent = curie.segment_map(lesions.extent_bone, lesions.extent_position)
     siopen_ev = grade_siopen(siopen, s_extent, lesions.diffuse, s_idx,
                              [x.confidence for x in lesions.focal], units)
     curie_ev = grade_curie(curie, c_extent, lesions.diffuse, c_idx,

@@ -29,23 +29,23 @@ MAX_SHIFT_MM = 120.0
 
 
 def _ridges(profile: np.ndarray, min_gap: int) -> list[int]:
-    """Columns of the bone map's ridges in one row: centres of runs above ``RIDGE_P``, runs
-    closer than ``min_gap`` merged."""
-    on = profile >= RIDGE_P
-    lab, n = ndi.label(on)
-    if n == 0:
+    """Columns of the bone map's ridges in one row: weighted centres of runs above
+    ``RIDGE_P``, runs closer than ``min_gap`` merged."""
+    on = np.concatenate([[0], (profile >= RIDGE_P).astype(np.int8), [0]])
+    edges = np.diff(on)
+    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    if starts.size == 0:
         return []
-    centres = []
-    for k in range(1, n + 1):
-        cols = np.nonzero(lab == k)[0]
-        w = profile[cols]
-        centres.append(float((cols * w).sum() / w.sum()))
-    merged = [centres[0]]
+    cols = np.arange(profile.size, dtype=np.float64)
+    w = np.concatenate([[0.0], np.cumsum(profile)])
+    wc = np.concatenate([[0.0], np.cumsum(profile * cols)])
+    centres = (wc[ends] - wc[starts]) / np.maximum(w[ends] - w[starts], 1e-9)
+    merged = [float(centres[0])]
     for c in centres[1:]:
         if c - merged[-1] < min_gap:
-            merged[-1] = (merged[-1] + c) / 2.0
+            merged[-1] = (merged[-1] + float(c)) / 2.0
         else:
-            merged.append(c)
+            merged.append(float(c))
     return [int(round(c)) for c in merged]
 
 
@@ -68,39 +68,43 @@ def refine_legs(skeleton: WorkingSkeleton, bone_p: np.ndarray) -> WorkingSkeleto
         return skeleton
     shifts = {s: np.zeros(labels.shape[0]) for s in LEGS}
     valid = np.zeros(labels.shape[0], bool)
-    for r in rows:
+    cols = np.arange(labels.shape[1], dtype=np.float64)
+    centres = {s: (side_rows[s] * cols).sum(axis=1) / np.maximum(side_rows[s].sum(axis=1), 1)
+               for s in LEGS}
+    for r in rows[::2]:  # every other row: the shifts are smoothed along the leg anyway
         ridges = _ridges(bone_p[r], min_gap)
-        centre = {s: float(np.nonzero(side_rows[s][r])[0].mean()) for s in LEGS}
         if len(ridges) < 2:
             continue
+        cr, cl = float(centres["right"][r]), float(centres["left"][r])
         # the two ridges nearest the legs' fitted centres, the right leg on the lower column
-        mid = (centre["right"] + centre["left"]) / 2.0
+        mid = (cr + cl) / 2.0
         right = [c for c in ridges if c < mid + max_shift / 2]
         left = [c for c in ridges if c > mid - max_shift / 2]
-        if not right or not left:
-            continue
         pair = min(((a, b) for a in right for b in left if b - a >= min_gap),
-                   key=lambda ab: abs(ab[0] - centre["right"]) + abs(ab[1] - centre["left"]),
-                   default=None)
+                   key=lambda ab: abs(ab[0] - cr) + abs(ab[1] - cl), default=None)
         if pair is None:
             continue
-        dr, dl = pair[0] - centre["right"], pair[1] - centre["left"]
+        dr, dl = pair[0] - cr, pair[1] - cl
         if abs(dr) > max_shift or abs(dl) > max_shift:
             continue
         shifts["right"][r], shifts["left"][r] = dr, dl
         valid[r] = True
-    if valid.sum() < 0.3 * rows.size:
+    if valid.sum() < 0.3 * rows[::2].size:
         return skeleton
+    idx = np.nonzero(valid)[0]
+    smooth = {side: ndi.median_filter(np.interp(np.arange(labels.shape[0]), idx,
+                                                shifts[side][idx]),
+                                      size=max(3, int(round(30.0 / px)) | 1))
+              for side in LEGS}
+    if all(np.abs(np.rint(v[rows])).max() < 2 for v in smooth.values()):
+        return skeleton  # within a pixel of the fit: nothing to move
     out_labels, out_position = labels.copy(), position.copy()
     leg = side_rows["right"] | side_rows["left"]
     out_labels[leg] = 0
     out_position[leg] = np.nan
     for side in LEGS:
-        s = shifts[side]
         # rows without two ridges take the nearest measured shift; jitter smoothed away
-        idx = np.nonzero(valid)[0]
-        filled = np.interp(np.arange(s.size), idx, s[idx])
-        filled = ndi.median_filter(filled, size=max(3, int(round(30.0 / px)) | 1))
+        filled = smooth[side]
         rr, cc = np.nonzero(side_rows[side])
         new_c = np.clip(cc + np.rint(filled[rr]).astype(int), 0, labels.shape[1] - 1)
         free = out_labels[rr, new_c] == 0

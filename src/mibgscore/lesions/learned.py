@@ -381,15 +381,16 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
     # in the limbs, extent is measured on the bone the network sees (long bones are thin:
     # a fitted outline a few mm off halves their measured involvement); in the trunk, where
     # organs overlie the bones, on the fitted skeleton
-    dist, idx = ndi.distance_transform_edt(~bone, return_indices=True)
-    limb = np.isin(labels_w[tuple(idx)], LIMB_LABELS) & (dist * px_mm <= params.extent_reach_mm)
+    dist, idx = refined.nearest if bone.any() else (np.full(bone.shape, np.inf), None)
+    limb = (np.isin(labels_w[idx], LIMB_LABELS) & (dist * px_mm <= params.extent_reach_mm)
+            if idx is not None else np.zeros_like(bone))
     extent_bone = np.where(limb, bone_p >= params.bone_p, bone & ~limb)
     # grown from the limb's own sure involvement, away from the joints with the trunk: the
     # trunk's involvement (blurred over the shoulder and the hip) never spills into a limb
     involved = limb & (diffuse_map_w >= params.extent_p)
     trunk_bone = bone & ~np.isin(labels_w, LIMB_LABELS)
-    off_joint = (ndi.distance_transform_edt(~trunk_bone) * px_mm > params.joint_mm
-                 if trunk_bone.any() else np.ones_like(bone))
+    joint = max(1, int(round(params.joint_mm / px_mm)))
+    off_joint = ~ndi.maximum_filter(trunk_bone, size=2 * joint + 1)
     limb_seeds = limb & off_joint & (diffuse_map_w >= params.diffuse_p)
     lab, _ = ndi.label(involved | limb_seeds)
     grown = (np.isin(lab, np.unique(lab[limb_seeds])) & (lab > 0) if limb_seeds.any()
@@ -430,7 +431,14 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
     if params.lone_extremity_is_injection and lone_injection_site(focal, diffuse_w, refined):
         focal = []
     significance = _bilinear(heat, ri, ci).astype(np.float32)
-    return SkeletalLesions(focal=tuple(focal), diffuse=diffuse_w, extent_bone=extent_bone,
+    if idx is None:
+        extent_labels = np.zeros(bone.shape, np.int16)
+        extent_position = np.full(bone.shape, np.nan, np.float32)
+    else:  # each extent pixel counts for its nearest fitted bone
+        extent_labels = np.where(extent_bone, labels_w[idx], 0).astype(np.int16)
+        extent_position = np.where(extent_bone, refined.position[idx], np.nan).astype(np.float32)
+    return SkeletalLesions(focal=tuple(focal), diffuse=diffuse_w, extent_bone=extent_labels,
+                           extent_position=extent_position,
                            skeleton=None if refined is skeleton else refined,
                            excess=diffuse_map_w.astype(np.float32),
                            significance=significance, bone_zone=bone)

@@ -79,9 +79,12 @@ class SkeletalLesions:
         Excess of the smoothed counts in noise standard deviations.
     bone_zone : ndarray of shape (rows, cols), bool
         Pixels counted as bone (fitted skeleton, slightly dilated for fit tolerance).
-    extent_bone : ndarray of shape (rows, cols), bool, or None
-        The bone against which diffuse extent is measured, when the detector sees it (each
-        pixel counts in the segment of the nearest fitted bone); None: the fitted skeleton.
+    extent_bone : ndarray of shape (rows, cols), int16, or None
+        The bone against which diffuse extent is measured, when the detector sees it: at each
+        such pixel the label of the fitted bone it counts for (0 elsewhere); None: the fitted
+        skeleton itself.
+    extent_position : ndarray of shape (rows, cols), float32, or None
+        Long-bone position (0 proximal - 1 distal) of each ``extent_bone`` pixel.
     rejected : tuple of RejectedFocus
         Candidate foci set aside as normal uptake (shown as findings, never graded).
     skeleton : WorkingSkeleton or None
@@ -95,6 +98,7 @@ class SkeletalLesions:
     significance: np.ndarray
     bone_zone: np.ndarray
     extent_bone: np.ndarray | None = None
+    extent_position: np.ndarray | None = None
     rejected: tuple[RejectedFocus, ...] = ()
     skeleton: Any = None
 

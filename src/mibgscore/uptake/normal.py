@@ -232,9 +232,8 @@ def _nearest_bone(skeleton: WorkingSkeleton) -> tuple[np.ndarray, np.ndarray] | 
     skeleton)."""
     if not (skeleton.labels > 0).any():
         return None
-    idx = ndi.distance_transform_edt(skeleton.labels == 0, return_distances=False,
-                                     return_indices=True)
-    return skeleton.labels[tuple(idx)], skeleton.position[tuple(idx)]
+    _, idx = skeleton.nearest
+    return skeleton.labels[idx], skeleton.position[idx]
 
 
 ORGAN_ORDER = ("liver", "spleen", "heart", "bladder", "kidney", "salivary_glands")
@@ -309,14 +308,8 @@ def _organ_in_zone(ctx: _Context, label: str, zone: np.ndarray, min_area: float,
     if not cand.any():
         return []
     if basins is not None and label in SEPARATE_ORGANS:
-        lab, n = ndi.label(cand & (basins > 0))
-        # split connected candidates along the basins' borders
-        lab = np.where(lab > 0, basins, 0)
-        ids, lab = np.unique(lab, return_inverse=True)
-        lab = lab.reshape(cand.shape)
-        n = len(ids) - 1 if ids[0] == 0 else len(ids)
-        if ids[0] != 0:
-            lab = lab + 1
+        # connected candidates split along the basins' borders: one region per basin
+        lab, n = np.where(cand, basins, 0), int(basins.max())
     else:
         lab, n = ndi.label(cand)
     area_px = min_area / (ctx.images.spacing_mm[0] * ctx.images.spacing_mm[1])
