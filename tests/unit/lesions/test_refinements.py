@@ -99,3 +99,31 @@ def test_the_evidence_reads_depth_from_the_two_views():
     assert x[FEATURES.index("bone_spine")] == 1.0 and x[FEATURES.index("bone_head")] == 0.0
     assert x[FEATURES.index("midline_mm")] < 5.0  # on the midline
     assert x[FEATURES.index("mirror_ratio")] == 1.0  # its own mirror
+
+
+def test_a_deep_focus_over_the_sternum_is_the_spine_behind_it():
+    from mibgscore.anatomy.types import Body
+    from mibgscore.lesions.learned import LearnedParams, _behind_the_sternum
+    from mibgscore.uptake.images import combine_views
+    from mibgscore.uptake.types import WorkingViews
+
+    labels = np.zeros((200, 80), np.int16)
+    labels[40:160, 37:43] = BONE_LABEL["thoracic_spine"]
+    labels[78:92, 36:44] = BONE_LABEL["sternum"]  # drawn over the spine, as in a planar view
+    mask = np.zeros((200, 80), bool)
+    mask[10:190, 10:70] = True
+    rr, cc = np.mgrid[:200, :80]
+    spot = np.exp(-((rr - 85) ** 2 + (cc - 40) ** 2) / 8.0)
+
+    def views(front, back):
+        ant = np.where(mask, 20.0 + front * spot, 0).astype(np.float32)
+        post = np.where(mask, 20.0 + back * spot, 0).astype(np.float32)
+        body = Body(anterior=ant, posterior=post, flipped_rows=False,
+                    posterior_shift=(0, 0), mask=mask, spacing_mm=(3.0, 3.0))
+        return WorkingViews(body, GRID, ant, post, combine_views(ant, post, mask, (3.0, 3.0)))
+
+    p = LearnedParams()
+    br, bc = _behind_the_sternum(views(20.0, 180.0), labels, 85, 40, 85, 40, 3.0, p)
+    assert labels[br, bc] == BONE_LABEL["thoracic_spine"]  # the nearest spine pixel in view
+    # in front: the sternum's own focus
+    assert _behind_the_sternum(views(180.0, 20.0), labels, 85, 40, 85, 40, 3.0, p) == (85, 40)
