@@ -17,6 +17,7 @@ from mibgscore.anatomy.grid import WorkGrid
 from mibgscore.anatomy.scheme import SegmentScheme, resolve_scheme
 from mibgscore.anatomy.skeleton import fit_skeleton
 from mibgscore.anatomy.types import Body, Skeleton
+from mibgscore.grading.calibration import Calibration, calibrate_foci, model_of
 from mibgscore.grading.segments import ScanGrades, SegmentEvidence, grade_scan
 from mibgscore.io.types import Scan
 from mibgscore.lesions.registry import resolve_detector
@@ -48,6 +49,9 @@ class ScoreParams:
         Total counts per view under which the scan is flagged as low-count.
     low_skeleton_confidence : float
         Skeleton fit confidence (0-1) under which a warning is given.
+    calibration : Calibration, optional
+        A centre's adapted limits (``mibgscore adapt``); the result then names the adapted
+        model.
     """
 
     uptake: UptakeParams = field(default_factory=UptakeParams)
@@ -55,6 +59,7 @@ class ScoreParams:
     lesion_params: Any = None
     low_counts: float = 2.0e5
     low_skeleton_confidence: float = 0.5
+    calibration: Calibration | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,19 +155,18 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
     Returns
     -------
     ScoreResult
-        Grades, confidence, lesions and findings ((row, col) in the scan's anterior pixel
-        grid), warnings, wall time, the model that scored it, and ``evidence``.
+        Grades, confidence, lesions, findings (scan's anterior pixel grid), warnings, time,
+        the model (adapted, with ``params.calibration``) and ``evidence``.
 
     Raises
     ------
-    SchemeError
-        A segment table does not define the contract's keys.
-    ValueError
-        An unknown lesion detector, or one that cannot run here.
+    SchemeError, ValueError
+        A segment table without the contract's keys; an unknown lesion detector, or one that
+        cannot run here.
     """
     t0 = time.perf_counter()
-    siopen_s = resolve_scheme(siopen_scheme, "siopen")
-    curie_s = resolve_scheme(curie_scheme, "curie")
+    siopen_s, curie_s = (resolve_scheme(siopen_scheme, "siopen"),
+                         resolve_scheme(curie_scheme, "curie"))
     detector, detector_notes = resolve_detector(params.lesion_method, params.lesion_params)
     stage: dict[str, float] = {}
     with _timed(stage, "body"):
@@ -176,7 +180,8 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
     with _timed(stage, "lesions"):
         lesions = detector.find(views, bones, uptake)
     with _timed(stage, "grading"):
-        grades = grade_scan(bones, lesions, len(uptake.soft_tissue), siopen_s, curie_s)
+        lesions = calibrate_foci(lesions, bones, siopen_s, cal := params.calibration)
+        grades = grade_scan(bones, lesions, len(uptake.soft_tissue), siopen_s, curie_s, cal)
     evidence = ScoreEvidence.of(body, skeleton, uptake, lesions, grades, siopen_s, curie_s,
                                 stage)
     seconds = time.perf_counter() - t0
@@ -190,7 +195,7 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
         lesions=_lesions(lesions, grades, siopen_s, body.grid),
         findings=_findings(uptake, lesions, body.grid),
         warnings=[*detector_notes, *_warnings(scan, body, skeleton, params)],
-        seconds=seconds, evidence=evidence, model=detector.model,
+        seconds=seconds, evidence=evidence, model=model_of(detector.model, cal),
         schemes={"siopen": siopen_s.name, "curie": curie_s.name})
 
 

@@ -69,10 +69,9 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
     page.fill("#search", "E2E")
     assert page.locator("#worklist-body tr.study-row").count() == 1
     page.fill("#search", "")
-    screenshot(page, "web_worklist.png")
 
     # --- view
-    page.click("text=E2E^Upload")
+    page.click("text=E2E, Upload")  # DICOM PN "E2E^Upload" shown as "Family, Given"
     page.wait_for_selector("body[data-viewer-ready]", timeout=TIMEOUT_MS)
     assert page.locator("#viewer canvas").count() == 2
     box = page.locator("canvas[data-view=anterior]").bounding_box()
@@ -104,8 +103,6 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
     assert page.inner_text("#siopen-total") == str(expected)
     page.click("#siopen-body tr[data-segment=thoracic_cage]")
     page.click("#zoom-reset")
-    page.wait_for_timeout(300)
-    screenshot(page, "web_viewer.png")
 
     # --- a second reader changes the study meanwhile: we are told, nothing is overwritten
     state = page.request.get(f"{url}/api/studies/{sid}").json()
@@ -123,8 +120,8 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
 
     # --- sign, then amend with a reason
     page.fill("#impression", "Skeletal disease, moderate extent.")
-    page.on("dialog", lambda d: d.accept())
     page.click("#sign")
+    page.click("#sign-ok")
     page.wait_for_selector("#status-badge.status-signed")
     assert page.locator("#siopen-body button.g:disabled").count() == 12 * 7
     page.click("#amend")
@@ -136,6 +133,7 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
     page.click("#siopen-body tr[data-segment=pelvis] button[data-grade='2']")
     page.wait_for_timeout(200)
     page.click("#sign")
+    page.click("#sign-ok")
     page.wait_for_selector("#status-badge.status-amended")
     page.click("details.history summary")
     history = page.inner_text("#history")

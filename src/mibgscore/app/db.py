@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
     select,
     text,
 )
@@ -28,7 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the schema this code writes."""
 
 STATUSES = ("new", "scoring", "scored", "in_review", "signed", "amending", "amended", "failed")
@@ -104,6 +105,12 @@ class Study(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    # schema version 4: the reading's lesion list (automatic lesions, with the reader's
+    # rejections, and the lesions the reader added), the reader's segment overrides per
+    # scheme, and the per-segment evidence of the automatic scoring (app.scoring)
+    lesions: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    overrides: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    evidence: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class Event(Base):
@@ -120,6 +127,19 @@ class Event(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ModelActivation(Base):
+    """One change of the model the server scores with (``app.models``): ``activate`` and
+    ``start`` put a model in use, ``rollback`` returns to the one in use before."""
+
+    __tablename__ = "model_activations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    folder: Mapped[str | None] = mapped_column(Text, nullable=True)  # None: shipped model
+    action: Mapped[str] = mapped_column(String(16), default="activate")
+    activated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    activated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
 def _v2_session_epoch(conn: Connection) -> None:
     """Version 2: users.session_epoch (logging out ends every session of the user)."""
     conn.execute(text("ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0"))
@@ -134,8 +154,22 @@ def _v3_study_key_sha256(conn: Connection) -> None:
         conn.execute(text('ALTER TABLE studies ALTER COLUMN "key" TYPE VARCHAR(64)'))
 
 
+def _v4_lesion_list(conn: Connection) -> None:
+    """Version 4: studies.lesions, studies.overrides, studies.evidence (JSON, nullable): the
+    reading's lesion list and segment overrides, and the automatic per-segment evidence.
+
+    Studies read before version 4 get their lesion list from their automatic lesions at the
+    first edit (``app.scoring.lesion_list``).
+    """
+    have = {c["name"] for c in inspect(conn).get_columns("studies")}
+    for column in ("lesions", "overrides", "evidence"):
+        if column not in have:  # a table made by create_all at this start has them already
+            conn.execute(text(f"ALTER TABLE studies ADD COLUMN {column} JSON"))
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_session_epoch,
-                                                       3: _v3_study_key_sha256}
+                                                       3: _v3_study_key_sha256,
+                                                       4: _v4_lesion_list}
 """Schema changes after version 1: ``MIGRATIONS[n](conn)`` brings version n - 1 to n."""
 
 

@@ -19,12 +19,13 @@ logger = logging.getLogger(__name__)
 DEMO_USER = "demo"
 
 DEMO_STUDIES: tuple[tuple[str, int, str, str, str, int], ...] = (
-    # (file, seed, category, patient id, patient name, days after 2025-01-06)
-    ("demo-normal.dcm", 21, "normal", "DEMO-001", "DEMO^Normal", 0),
-    ("demo-limited.dcm", 12, "limited", "DEMO-002", "DEMO^Limited", 7),
-    ("demo-extensive.dcm", 13, "extensive", "DEMO-003", "DEMO^Extensive", 14),
-    ("demo-followup-baseline.dcm", 18, "extensive", "DEMO-004", "DEMO^Followup", 21),
-    ("demo-followup-after-induction.dcm", 18, "limited", "DEMO-004", "DEMO^Followup", 21 + 112),
+    # (file, seed, category, patient id, patient name (DICOM PN: Family^Given), days after
+    # 2025-01-06)
+    ("demo-normal.dcm", 21, "normal", "DEMO-001", "Normal^Demo", 0),
+    ("demo-limited.dcm", 12, "limited", "DEMO-002", "Limited^Demo", 7),
+    ("demo-extensive.dcm", 13, "extensive", "DEMO-003", "Extensive^Demo", 14),
+    ("demo-followup-baseline.dcm", 18, "extensive", "DEMO-004", "Followup^Demo", 21),
+    ("demo-followup-after-induction.dcm", 18, "limited", "DEMO-004", "Followup^Demo", 21 + 112),
 )
 """The demo studies: a normal child, limited and extensive disease, and one patient (DEMO-004)
 with a baseline and a post-induction scan 16 weeks later (lower score). With a category given,

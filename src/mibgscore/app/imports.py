@@ -27,6 +27,7 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from mibgscore.app.db import Event, Study
+from mibgscore.app.security import BoundedPool
 from mibgscore.app.storage import Store, save_study_files
 from mibgscore.errors import MibgscoreError, ServiceError
 from mibgscore.io.keys import study_key
@@ -205,6 +206,19 @@ class Importer:
         self.store = store
         self.settings = store.settings
         self.submit = submit
+        self.pool = BoundedPool(self.settings.import_workers, self.settings.import_queue,
+                                "imports")
+
+    async def import_in_pool(self, files: list[tuple[str, Path]], user_id: int | None
+                             ) -> ImportReport:
+        """:meth:`import_paths` in the bounded import pool, off the event loop (reading,
+        decoding and checking a study takes seconds); BusyError (503) when it is full."""
+        report = await self.pool.run(self.import_paths, files, user_id)
+        if report.errors and not report.imported and not report.duplicates:
+            raise ServiceError(" ".join(report.errors[:5]) + (
+                f" (and {len(report.errors) - 5} more)" if len(report.errors) > 5 else ""),
+                422, "refused", extra=report.to_dict())
+        return report
 
     @property
     def max_bytes(self) -> int:
@@ -288,14 +302,31 @@ def watch_folder(importer: Importer, folder: Path, poll_seconds: float,
 
 
 def _import_folder_once(importer: Importer, folder: Path) -> None:
+    """Import what lies in ``folder``; each file refused (one that crashed the pixel decoder
+    included) goes to ``failed/`` with ``<name>.txt`` saying why, so it is never read again;
+    the others go to ``imported/``."""
     files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
              and time.time() - p.stat().st_mtime > 2.0]
     if not files:
         return
-    report = importer.import_paths([(p.name, p) for p in files], None, keep=True)
-    target = folder / ("failed" if report.errors and not report.imported else "imported")
-    target.mkdir(exist_ok=True)
+    try:
+        report = importer.import_paths([(p.name, p) for p in files], None, keep=True)
+    except MibgscoreError as exc:  # the whole import refused (the data folder is full, say)
+        report = ImportReport(errors=[f"{p.name}: {exc}" for p in files])
     for p in files:
+        why = [e for e in report.errors if e.startswith((f"{p.name}: ", f"{p.name}!",
+                                                         f"{p.name}/"))]
+        target = folder / ("failed" if why and not report.imported or
+                           why and not _contributed(p, report) else "imported")
+        target.mkdir(exist_ok=True)
         p.replace(target / p.name)
+        if target.name == "failed":
+            (target / f"{p.name}.txt").write_text("\n".join(why) + "\n", encoding="utf-8")
     logger.info("import folder: %d imported, %d refused", len(report.imported),
                 len(report.errors))
+
+
+def _contributed(path: Path, report: ImportReport) -> bool:
+    """Whether a zip may hold an imported study beside its refused members (a DICOM file
+    with an error of its own did not)."""
+    return zipfile.is_zipfile(path) and bool(report.imported)

@@ -21,8 +21,10 @@ from mibgscore import __version__
 from mibgscore.app.db import Study, init_db, make_engine, make_sessionmaker
 from mibgscore.app.imports import Importer, watch_folder
 from mibgscore.app.middleware import add_error_handlers, add_session_middleware
+from mibgscore.app.pacs import attach_pacs
 from mibgscore.app.routes import ROUTERS
 from mibgscore.app.routes.deps import Services
+from mibgscore.app.routes.models import attach_models
 from mibgscore.app.schemes import Schemes
 from mibgscore.app.scoring import Scorer, ScoringQueue, submitter
 from mibgscore.app.security import LoginLimiter, SessionSigner
@@ -50,6 +52,8 @@ def create_app(settings: AppSettings, *, scorer: Scorer | None = None) -> FastAP
     ------
     SchemeError
         A table of ``settings.segments`` cannot be used.
+    ModelError
+        The model folder of ``settings.model`` cannot be used (``app.models``).
     """
     svc = _services(settings, scorer)
     stop = threading.Event()
@@ -76,12 +80,13 @@ def create_app(settings: AppSettings, *, scorer: Scorer | None = None) -> FastAP
     add_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    attach_pacs(app, svc)
+    attach_models(app, svc, custom_scorer=scorer is not None)  # the model in use
     return app
 
 
 def _services(settings: AppSettings, scorer: Scorer | None) -> Services:
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    settings.studies_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare_data_dir()  # 0700 folders, 0600 database: they hold patient data
     engine = make_engine(settings.url)
     init_db(engine)
     store = Store(settings, make_sessionmaker(engine), Schemes.load(settings.segments))

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from mibgscore.app.routes.deps import CSRF_MESSAGE, Forbidden, NotLoggedIn, Services, csrf_ok
 from mibgscore.app.security import CSRF_HEADER, SESSION_COOKIE, SessionData, new_csrf
-from mibgscore.errors import MibgscoreError, ServiceError
+from mibgscore.errors import BusyError, MibgscoreError, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,9 @@ def add_session_middleware(app: FastAPI, svc: Services) -> None:
     @app.middleware("http")
     async def session_middleware(request: Request, call_next):
         t0 = time.perf_counter()
+        if _huge_number(request.url.path):  # beyond any id the database can hold
+            return JSONResponse({"detail": "no such item: the number in the address is too "
+                                           "large.", "code": "not_found"}, status_code=404)
         sess = svc.signer.loads(request.cookies.get(SESSION_COOKIE))
         fresh = sess is None
         if sess is None:
@@ -41,6 +44,12 @@ def add_session_middleware(app: FastAPI, svc: Services) -> None:
                 return _finish(svc, request, response, fresh, sess, t0)
         response = await call_next(request)
         return _finish(svc, request, response, fresh, sess, t0)
+
+
+def _huge_number(path: str) -> bool:
+    """Whether a part of the path is a whole number beyond a 64-bit database id."""
+    return any(part.isdigit() and (len(part) > 19 or int(part) >= 2**63)
+               for part in path.split("/"))
 
 
 def _finish(svc: Services, request: Request, response: Response, fresh: bool,
@@ -88,8 +97,16 @@ def add_error_handlers(app: FastAPI) -> None:
                                                  for e in errors), "code": "invalid"},
                             status_code=422)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_request: Request, _exc: OverflowError):
+        return JSONResponse({"detail": "a number in the request is too large.",
+                             "code": "invalid"}, status_code=400)
+
     @app.exception_handler(MibgscoreError)
     async def _error(_request: Request, exc: MibgscoreError):
+        if isinstance(exc, BusyError):
+            return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=503,
+                                headers={"Retry-After": str(exc.retry_after)})
         if isinstance(exc, ServiceError):
             return JSONResponse({"detail": exc.message, "code": exc.code, **exc.extra},
                                 status_code=exc.status)

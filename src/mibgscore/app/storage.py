@@ -7,7 +7,10 @@ A study's folder is ``studies/<key>/`` with ``dicom/NNN.dcm`` (the imported file
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import logging
+import os
 import shutil
 import threading
 from collections import OrderedDict
@@ -32,6 +35,7 @@ MAP_NAMES = ("siopen_map", "curie_map", "lesion_mask")
 """The maps kept of a scored study (``maps.npz``)."""
 
 _CACHED_SCANS = 8
+_CACHED_VIEWS = 64
 
 
 @dataclass
@@ -42,6 +46,8 @@ class Store:
     sessions: sessionmaker
     schemes: Schemes = field(default_factory=Schemes.load)
     _scans: OrderedDict = field(default_factory=OrderedDict)
+    _views: OrderedDict = field(default_factory=OrderedDict)
+    _making: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def session(self) -> Session:
@@ -73,6 +79,60 @@ class Store:
     def forget(self, key: str) -> None:
         with self._lock:
             self._scans.pop(key, None)
+            for k in [k for k in self._views if k[0] == key]:
+                del self._views[k]
+
+    def encoded_view(self, study_id: int, view: str, dtype: str) -> EncodedView:
+        """One view's bytes, raw and gzip-compressed, made once and kept (a few dozen views).
+
+        ``dtype`` ``"uint16"`` gives uint16 counts when every count is a whole number from 0
+        to 65535 (half the bytes of float32), else float32; ``"float32"`` always float32.
+        """
+        with self.session() as s:
+            key = get_study(s, study_id).key
+        with self._lock:
+            hit = self._views.get((key, view, dtype))
+            if hit is not None:
+                self._views.move_to_end((key, view, dtype))
+                return hit
+            making = self._making.setdefault((key, view, dtype), threading.Lock())
+        with making:  # one thread encodes a view; the others asking for it wait for it
+            with self._lock:
+                hit = self._views.get((key, view, dtype))
+            if hit is not None:
+                return hit
+            encoded = self._encode(study_id, view, dtype, key)
+            with self._lock:
+                self._views[(key, view, dtype)] = encoded
+                self._making.pop((key, view, dtype), None)
+                while len(self._views) > _CACHED_VIEWS:
+                    self._views.popitem(last=False)
+            return encoded
+
+    def _encode(self, study_id: int, view: str, dtype: str, key: str) -> EncodedView:
+        arr = view_pixels(self, study_id, view)
+        if dtype == "uint16" and arr.size and np.all(arr >= 0) and np.all(arr <= 65535) \
+                and np.array_equal(arr, np.round(arr)):
+            out = np.ascontiguousarray(arr, dtype="<u2")
+        else:
+            out = arr
+        raw = out.tobytes()
+        return EncodedView(raw, gzip.compress(raw, compresslevel=6, mtime=0),
+                           "uint16" if out.dtype.itemsize == 2 else "float32",
+                           int(out.shape[0]), int(out.shape[1]),
+                           hashlib.sha256(f"{key}/{view}/{dtype}".encode()).hexdigest()[:32])
+
+
+@dataclass(frozen=True)
+class EncodedView:
+    """A view ready to send: raw little-endian bytes, their gzip, dtype, shape and ETag."""
+
+    raw: bytes
+    gzipped: bytes
+    dtype: str
+    rows: int
+    cols: int
+    etag: str
 
 
 def read_stored_scan(folder: Path):
@@ -88,7 +148,10 @@ def read_stored_scan(folder: Path):
 
 
 def get_study(s: Session, study_id: int) -> Study:
-    """The study ``study_id``; ServiceError 404 when there is none."""
+    """The study ``study_id``; ServiceError 404 when there is none (or the number is beyond
+    what the database can hold)."""
+    if not 0 < study_id < 2**63:
+        raise ServiceError("no such study.", 404, "not_found")
     study = s.get(Study, study_id)
     if study is None:
         raise ServiceError("no such study.", 404, "not_found")
@@ -105,13 +168,22 @@ def save_study_files(store: Store, key: str, scan, sources: list[str],
     ``archive.zip!member``); ``open_source(label)`` opens one for reading.
     """
     folder = store.settings.studies_dir / key / "dicom"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
     for i, label in enumerate(sources):
-        with open_source(label) as src, (folder / f"{i:03d}.dcm").open("wb") as dst:
+        with open_source(label) as src, _private(folder / f"{i:03d}.dcm") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
     views = dict(scan.views.items())
-    np.savez_compressed(folder.parent / "views.npz", **views)
+    with _private(folder.parent / "views.npz") as fh:
+        np.savez_compressed(fh, **views)
     return sorted(views)
+
+
+def _private(path: Path) -> IO[bytes]:
+    """A new file open for writing, readable by this user only (mode 0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
 
 
 def save_maps(store: Store, study: Study, evidence) -> None:
@@ -122,7 +194,8 @@ def save_maps(store: Store, study: Study, evidence) -> None:
         if arr is not None:
             maps[name] = np.asarray(arr).astype(np.uint8)
     if maps:
-        np.savez_compressed(store.study_dir(study) / "maps.npz", **maps)
+        with _private(store.study_dir(study) / "maps.npz") as fh:
+            np.savez_compressed(fh, **maps)
 
 
 def remove_study_files(store: Store, key: str) -> None:

@@ -34,9 +34,24 @@ def add_user(store: Store, username: str, password: str, role: str = "reader",
             user.role = role
             user.language = language
             user.active = True
+            user.session_epoch += 1  # a reset password ends every session of the user
         s.flush()
         s.expunge(user)
     return user
+
+
+def set_password(store: Store, user_id: int, password: str) -> int:
+    """Give a user a new password and end all their sessions; return the new session epoch
+    (for the session that made the change, which stays)."""
+    if len(password) < 8:
+        raise ServiceError("a password needs at least 8 characters.")
+    with store.session() as s, s.begin():
+        user = s.get(User, user_id)
+        if user is None:
+            raise ServiceError("no such user.", 404, "not_found")
+        user.password_hash = hash_password(password)
+        user.session_epoch += 1
+        return int(user.session_epoch)
 
 
 def set_language(store: Store, user_id: int, language: str) -> None:

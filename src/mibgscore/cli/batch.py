@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from mibgscore.cli.score import Detector, lesions_option
+from mibgscore.cli.score import Detector, lesions_option, model_option, with_model
 
 SEGMENTS_HELP = ("A centre's SIOPEN or Curie segment table (TOML); may be given twice, once per "
                  "scheme.")
@@ -84,6 +84,7 @@ def register(app: typer.Typer) -> None:
             None, "--segments", help=SEGMENTS_HELP, exists=True, dir_okay=False),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        model: Path | None = model_option(),
     ) -> None:
         """Score every study of a cohort, streaming results to CSV as they finish.
 
@@ -98,10 +99,11 @@ def register(app: typer.Typer) -> None:
         from mibgscore.validation.batch import score_cohort
 
         siopen_scheme, curie_scheme = segment_tables(segments)
+        params, siopen_scheme = with_model(
+            model, ScoreParams(lesion_method=Detector(lesions).value), siopen_scheme)
         with progress_bar("scoring", enabled=not quiet) as progress:
             summary = score_cohort(paths, out, workers=workers, scheduler=scheduler,
-                                   overlay_dir=overlay_dir, force=force,
-                                   params=ScoreParams(lesion_method=Detector(lesions).value),
+                                   overlay_dir=overlay_dir, force=force, params=params,
                                    siopen_scheme=siopen_scheme, curie_scheme=curie_scheme,
                                    progress=progress)
         if json_out:

@@ -7,10 +7,8 @@ Each subcommand lives in its own module of this package and registers itself thr
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import tempfile
-import traceback
+import warnings
 from pathlib import Path
 
 import typer
@@ -34,12 +32,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_SUBCOMMANDS = ("info", "simulate", "score", "segments", "batch", "validate", "serve", "users")
+_SUBCOMMANDS = ("info", "simulate", "score", "segments", "batch", "validate", "serve", "users",
+               "pacs", "adapt")
 
 
 def _register_all() -> None:
     import importlib
 
+    if app.registered_commands:  # main() called again in one process: registered once
+        return
     for name in _SUBCOMMANDS:
         try:
             module = importlib.import_module(f"mibgscore.cli.{name}")
@@ -48,6 +49,9 @@ def _register_all() -> None:
                 continue
             raise
         module.register(app)
+    from mibgscore.cli._help import tidy
+
+    tidy(app)  # --help: paragraphs re-flowed, flags without <bool>, no Python types
 
 
 @app.callback(invoke_without_command=True)
@@ -61,19 +65,18 @@ def _root(
         raise typer.Exit(0)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # pydicom's warnings and log tracebacks would push a refusal past 2 lines
+        warnings.filterwarnings("ignore")
+        logging.getLogger("pydicom").setLevel(logging.CRITICAL + 1)
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
 
 
 def _crash_log(exc: BaseException) -> Path:
-    folder = Path(os.environ.get("MIBGSCORE_LOG_DIR", tempfile.gettempdir()))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "mibgscore-crash.log"
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("".join(traceback.format_exception(exc)))
-        fh.write("\n")
-    return path
+    from mibgscore.errors import write_crash_log  # a private, per-user location
+
+    return write_crash_log(exc)
 
 
 def _is_usage_error(exc: BaseException) -> bool:

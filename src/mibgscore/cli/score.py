@@ -23,6 +23,39 @@ def lesions_option():
     return typer.Option("auto", "--lesions", help=LESIONS_HELP)
 
 
+MODEL_HELP = ("An adapted model folder (written by `mibgscore adapt`); default: the shipped "
+              "model.")
+
+
+def model_option():
+    """The ``--model`` option."""
+    return typer.Option(None, "--model", help=MODEL_HELP, file_okay=False)
+
+
+def with_model(model_dir: Path | None, params, siopen):
+    """The score options and SIOPEN table of ``--model`` (unchanged without it).
+
+    Raises
+    ------
+    InputError, ModelError
+        The folder is not a usable model, or ``--lesions`` or a SIOPEN ``--segments`` table
+        contradicts it.
+    """
+    if model_dir is None:
+        return params, siopen
+    from mibgscore.adapt.model import load_model
+    from mibgscore.errors import InputError
+
+    model = load_model(model_dir)
+    if params.lesion_method not in ("auto", "learned"):
+        raise InputError(f"--model adapts the learned lesion detector; it cannot be used with "
+                         f"--lesions {params.lesion_method}.")
+    if siopen is not None:
+        raise InputError("--model carries its own SIOPEN segment table; give --segments for "
+                         "the Curie table only.")
+    return model.params, model.siopen_scheme
+
+
 def register(app: typer.Typer) -> None:
     @app.command("score", help=(
         "Score whole-body MIBG scans: SIOPEN (12 segments, 0-72) and Curie (0-30). "
@@ -43,6 +76,7 @@ def register(app: typer.Typer) -> None:
             None, "--segments", help="A centre's SIOPEN or Curie segment table (TOML); "
             "may be given twice, once per scheme.", exists=True, dir_okay=False),
         lesions: Detector = lesions_option(),  # type: ignore[valid-type]
+        model: Path | None = model_option(),
     ) -> None:
         """Score whole-body MIBG scans: SIOPEN (12 segments, 0-72) and Curie (0-30).
 
@@ -59,6 +93,7 @@ def register(app: typer.Typer) -> None:
 
         params = score_params(Detector(lesions).value)
         siopen, curie = load_schemes(segments or [])
+        params, siopen = with_model(model, params, siopen)
         tables = (siopen or load_scheme("siopen"), curie or load_scheme("curie"))
         if overlay_dir is not None:
             overlay_dir.mkdir(parents=True, exist_ok=True)
@@ -78,8 +113,10 @@ def register(app: typer.Typer) -> None:
                 continue
             except Exception as exc:  # a bug on one scan must not stop the batch
                 crashed += 1
-                logger.exception("scoring failed")
-                sentence = f"internal error while scoring ({type(exc).__name__}: {exc})."
+                from mibgscore.errors import write_crash_log  # the traceback: never on stderr
+
+                sentence = (f"internal error while scoring ({type(exc).__name__}: "
+                            f"{str(exc)[:120]}); details in {write_crash_log(exc)}.")
                 _error(json_lines, label, sentence, f"{Path(label).name}: {sentence}")
                 continue
             done += 1
@@ -130,25 +167,28 @@ def _print_table(result) -> None:
 
     console = Console()
     console.print(f"[bold]{result.file}[/bold]")
+    # one table per scheme, one under the other: full segment keys at any terminal width
+    width = max(map(len, (*result.siopen, *result.curie, "SIOPEN segment")))
     t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    t.add_column("SIOPEN segment")
-    t.add_column("grade", justify="right")
-    t.add_column("confidence", justify="right")
-    t.add_column("  ")
-    t.add_column("Curie segment")
-    t.add_column("grade", justify="right")
-    s_items = list(result.siopen.items())
-    c_items = list(result.curie.items())
-    for i in range(max(len(s_items), len(c_items))):
-        sk, sg = s_items[i] if i < len(s_items) else ("", "")
-        ck, cg = c_items[i] if i < len(c_items) else ("", "")
-        conf = result.siopen_confidence.get(sk) if sk else None
+    t.add_column("SIOPEN segment", no_wrap=True, min_width=width)
+    t.add_column("grade", justify="right", no_wrap=True)
+    t.add_column("confidence", justify="right", no_wrap=True)
+    for sk, sg in result.siopen.items():
+        conf = result.siopen_confidence.get(sk)
         conf_text = "" if conf is None else (f"{conf:.2f}" if conf >= 0.7
                                              else f"[yellow]{conf:.2f} check[/yellow]")
-        t.add_row(sk, str(sg), conf_text, "", ck, str(cg))
+        t.add_row(sk, str(sg), conf_text)
     t.add_row("[bold]total[/bold]", f"[bold]{result.siopen_total}[/bold]",
-              siopen_category(result.siopen_total), "", "[bold]total[/bold]",
-              f"[bold]{result.curie_total}[/bold] ({curie_category(result.curie_total)})")
+              siopen_category(result.siopen_total))
+    console.print(t)
+    t = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    t.add_column("Curie segment", no_wrap=True, min_width=width)
+    t.add_column("grade", justify="right", no_wrap=True)
+    t.add_column("category", justify="right", no_wrap=True)
+    for ck, cg in result.curie.items():
+        t.add_row(ck, str(cg), "")
+    t.add_row("[bold]total[/bold]", f"[bold]{result.curie_total}[/bold]",
+              curie_category(result.curie_total))
     console.print(t)
     focal = sum(1 for x in result.lesions if x.kind == "focal")
     diffuse = sum(1 for x in result.lesions if x.kind == "diffuse")

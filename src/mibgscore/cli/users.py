@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         password_stdin: bool = typer.Option(False, "--password-stdin",
                                             help="Read the password from standard input."),
         language: str = typer.Option("en", "--language", help="en or fr."),
+        full_name: str | None = typer.Option(
+            None, "--full-name", help="The name reports print for this reader, e.g. \"Dr Anne "
+            "Martin\" (default: the user name)."),
         data_dir: Path = typer.Option(Path("mibgscore-data"), "--data-dir",
                                       help="Data folder of `mibgscore serve`."),
         database_url: str = typer.Option(None, "--database-url", help="SQLAlchemy URL."),
@@ -43,6 +46,11 @@ def register(app: typer.Typer) -> None:
         try:
             user = add_user(Store(settings, make_sessionmaker(engine)), name, password, role,
                             language)
+            if full_name is not None:
+                from mibgscore.app.profiles import set_full_name
+
+                set_full_name(Store(settings, make_sessionmaker(engine)), user.username,
+                              full_name)
         except ServiceError as exc:
             raise InputError(exc.message) from exc
         typer.echo(f"user {user.username} ({user.role}) saved.")

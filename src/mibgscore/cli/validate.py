@@ -11,8 +11,10 @@ def register(app: typer.Typer) -> None:
     @app.command("validate")
     def validate_command(
         reference: Path | None = typer.Option(
-            None, "--reference", "-r", help="Physicians' readings: CSV or .xlsx, wide or long "
-            "form (see --templates).", dir_okay=False),
+            None, "--reference", "-r", help="Required (except with --templates): the "
+            "physicians' readings, CSV or .xlsx, wide or long form (see --templates); the "
+            "simulator's truth.csv and the web application's readings export are read too.",
+            dir_okay=False),
         auto: Path | None = typer.Option(
             None, "--auto", "-a", help="results.csv of `mibgscore batch`; without it the "
             "readers of the reference are compared with one another.", dir_okay=False),
@@ -34,6 +36,10 @@ def register(app: typer.Typer) -> None:
             None, "--segments", help="The segment table(s) the automatic results were scored "
             "with (TOML, as for `batch --segments`): recorded in the report and used to score "
             "discordant studies again for their overlays.", exists=True, dir_okay=False),
+        model: Path | None = typer.Option(
+            None, "--model", help="The adapted model folder the results were scored with "
+            "(`batch --model`): discordant studies are scored again with it for their "
+            "overlays.", file_okay=False),
         templates: Path | None = typer.Option(
             None, "--templates", help="Write the readings templates (wide CSV and Excel, long "
             "CSV) into this folder and exit.", file_okay=False),
@@ -61,9 +67,16 @@ def register(app: typer.Typer) -> None:
         from mibgscore.validation.compare import ValidateOptions, validate
 
         siopen_scheme, curie_scheme = segment_tables(segments)
+        score_params = None
+        if model is not None:
+            from mibgscore.cli.score import with_model
+            from mibgscore.pipeline import ScoreParams
+
+            score_params, siopen_scheme = with_model(model, ScoreParams(), siopen_scheme)
         options = ValidateOptions(reference_reader=reader, overlay_dir=overlay_dir, pdf=pdf,
                                   n_resamples=resamples, seed=seed,
-                                  siopen_scheme=siopen_scheme, curie_scheme=curie_scheme)
+                                  siopen_scheme=siopen_scheme, curie_scheme=curie_scheme,
+                                  score_params=score_params)
         with progress_bar("validating") as progress:
             result = validate(auto, reference, out, options=options, progress=progress)
         outputs = result.pop("outputs")
@@ -77,9 +90,11 @@ def register(app: typer.Typer) -> None:
         for line in (*notes["matching"], *notes["overlays"]):
             typer.echo(f"note: {line}", err=True)
         s = result["siopen_total"]
-        typer.echo(f"{result['n_studies']} studies: {result['test']} vs {result['reference']}")
-        typer.echo(f"SIOPEN total ICC(A,1) {_f(s['icc_a1'])} (95 % CI {_f(s['icc_a1_ci'][0])}-"
-                   f"{_f(s['icc_a1_ci'][1])}), bias {_f(s['bias'], 2)}, limits of agreement "
+        n = result["n_studies"]
+        typer.echo(f"{n} {'study' if n == 1 else 'studies'}: {result['test']} vs "
+                   f"{result['reference']}")
+        typer.echo(f"SIOPEN total ICC(A,1) {_f(s['icc_a1'])} (95 % CI {_f(s['icc_a1_ci'][0])} "
+                   f"to {_f(s['icc_a1_ci'][1])}), bias {_f(s['bias'], 2)}, limits of agreement "
                    f"{_f(s['loa'][0], 2)} to {_f(s['loa'][1], 2)}")
         k = result["siopen_segments"]
         typer.echo(f"SIOPEN segments: weighted kappa {_f(k['weighted_kappa'])}, exact "
@@ -98,4 +113,5 @@ def register(app: typer.Typer) -> None:
 
 
 def _f(value, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    """A measure with ``digits`` decimals, never a signed zero ("-0.00")."""
+    return "n/a" if value is None else f"{round(value, digits) + 0.0:.{digits}f}"

@@ -8,8 +8,16 @@ from mibgscore.anatomy.scheme import load_scheme
 SIOPEN_DIFFUSE_WHOLE = 0.95
 """Diffuse involvement above this share of the bone is 'the whole bone' (SIOPEN grade 6)."""
 
+SIOPEN_DIFFUSE_HALF = 0.5
+"""Diffuse involvement from this share of the bone grades 5."""
 
-def grade_siopen_segment(focal_count: int, diffuse_fraction: float = 0.0) -> int:
+MIN_DIFFUSE_FRACTION = 0.12
+"""Diffuse involvement of less than this share of a segment is not graded as diffuse."""
+
+
+def grade_siopen_segment(focal_count: int, diffuse_fraction: float = 0.0, *,
+                         half: float = SIOPEN_DIFFUSE_HALF,
+                         whole: float = SIOPEN_DIFFUSE_WHOLE) -> int:
     """Grade one SIOPEN segment from its lesions (Lewington et al., EJNMMI 2017).
 
     Parameters
@@ -18,6 +26,9 @@ def grade_siopen_segment(focal_count: int, diffuse_fraction: float = 0.0) -> int
         Discrete lesions found in the segment.
     diffuse_fraction : float
         Share of the segment's bone with diffuse uptake, 0-1 (0: no diffuse lesion).
+    half, whole : float
+        Shares from which diffuse involvement grades 5 and 6 (a centre's calibration,
+        :mod:`mibgscore.grading.calibration`, may move them).
 
     Returns
     -------
@@ -37,9 +48,9 @@ def grade_siopen_segment(focal_count: int, diffuse_fraction: float = 0.0) -> int
     focal = min(focal_count, 4)
     if diffuse_fraction <= 0.0:
         diffuse = 0
-    elif diffuse_fraction < 0.5:
+    elif diffuse_fraction < half:
         diffuse = 4
-    elif diffuse_fraction <= SIOPEN_DIFFUSE_WHOLE:
+    elif diffuse_fraction <= whole:
         diffuse = 5
     else:
         diffuse = 6

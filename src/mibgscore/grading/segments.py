@@ -9,16 +9,19 @@ import numpy as np
 
 from mibgscore.anatomy.scheme import SegmentScheme
 from mibgscore.anatomy.types import WorkingSkeleton
-from mibgscore.grading.rules import SIOPEN_DIFFUSE_WHOLE, grade_curie_segment, grade_siopen_segment
+from mibgscore.grading.calibration import Calibration
+from mibgscore.grading.rules import (
+    MIN_DIFFUSE_FRACTION,
+    SIOPEN_DIFFUSE_WHOLE,
+    grade_curie_segment,
+    grade_siopen_segment,
+)
 from mibgscore.lesions.types import SkeletalLesions
 
 CONFIDENCE_SCALE = 0.314
 CONFIDENCE_SHIFT = -1.049
 """Platt calibration of the raw segment confidence: logistic fit of "grade right" on the raw
 logit over 480 segments of 40 simulated development scans (seeds 6000-6039)."""
-
-MIN_DIFFUSE_FRACTION = 0.12
-"""Diffuse involvement of less than this share of a segment is not graded as diffuse."""
 
 DIFFUSE_FRACTION_SD = 0.08
 """Typical error of a measured diffuse fraction (0-1), for the confidence near grade limits."""
@@ -78,12 +81,13 @@ def bone_units(bone_labels: np.ndarray, bone_position: np.ndarray | None, px_mm:
 
 
 def diffuse_fractions(segment_map: np.ndarray, diffuse: np.ndarray, n_segments: int,
-                      units: np.ndarray | None = None, unit_share: float = 0.4) -> np.ndarray:
+                      units: np.ndarray | None = None, unit_share: float = 0.4, *,
+                      min_fraction: float = MIN_DIFFUSE_FRACTION) -> np.ndarray:
     """Share of each segment's bone with diffuse involvement (0-1), by segment index.
 
     With ``units`` (:func:`bone_units`), a unit counts as involved, all its pixels, when at
     least ``unit_share`` of its pixels are; without, pixels count one by one. Shares under
-    ``MIN_DIFFUSE_FRACTION`` are set to 0 (a patch that small is not a diffuse lesion of the
+    ``min_fraction`` are set to 0 (a patch that small is not a diffuse lesion of the
     segment).
     """
     hit_map = diffuse
@@ -100,13 +104,14 @@ def diffuse_fractions(segment_map: np.ndarray, diffuse: np.ndarray, n_segments: 
     hit = np.bincount(segment_map[hit_map].ravel(), minlength=n_segments + 1)[1:n_segments + 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(total > 0, hit / np.maximum(total, 1), 0.0)
-    frac = np.where(frac < MIN_DIFFUSE_FRACTION, 0.0, frac)
+    frac = np.where(frac < min_fraction, 0.0, frac)
     return np.clip(frac, 0.0, 1.0)
 
 
 def grade_siopen(scheme: SegmentScheme, segment_map: np.ndarray, diffuse: np.ndarray,
                  foci_segments: list[int], foci_confidence: list[float],
-                 units: np.ndarray | None = None) -> list[SegmentEvidence]:
+                 units: np.ndarray | None = None,
+                 calibration: Calibration | None = None) -> list[SegmentEvidence]:
     """SIOPEN grade and confidence of every segment of ``scheme``.
 
     Parameters
@@ -123,14 +128,22 @@ def grade_siopen(scheme: SegmentScheme, segment_map: np.ndarray, diffuse: np.nda
         Confidence of each focus, 0-1.
     units : ndarray of shape (rows, cols), int, optional
         Bone units (:func:`bone_units`) over which involvement is judged whole.
+    calibration : Calibration, optional
+        A centre's diffuse-extent limits per segment; the bundled rules by default.
     """
     n = len(scheme.segments)
-    frac = diffuse_fractions(segment_map, diffuse, n, units)
+    frac = diffuse_fractions(segment_map, diffuse, n, units,
+                             min_fraction=0.0 if calibration else MIN_DIFFUSE_FRACTION)
     out = []
     for i, seg in enumerate(scheme.segments):
         confs = [p for s, p in zip(foci_segments, foci_confidence, strict=True) if s == i]
         f = float(frac[i]) if not seg.soft_tissue else 0.0
-        grade = min(grade_siopen_segment(len(confs), f), scheme.max_grade)
+        limits = calibration.limits(seg.key) if calibration else None
+        if limits is not None and f < limits.min_fraction:
+            f = 0.0
+        grade = min(grade_siopen_segment(len(confs), f) if limits is None else
+                    grade_siopen_segment(len(confs), f, half=limits.half, whole=limits.whole),
+                    scheme.max_grade)
         conf = _siopen_confidence(confs, f, grade)
         out.append(SegmentEvidence(seg.key, len(confs), f, grade, conf))
     return out
@@ -201,7 +214,8 @@ class ScanGrades:
 
 
 def grade_scan(skeleton: WorkingSkeleton, lesions: SkeletalLesions, soft_tissue_sites: int,
-               siopen: SegmentScheme, curie: SegmentScheme) -> ScanGrades:
+               siopen: SegmentScheme, curie: SegmentScheme,
+               calibration: Calibration | None = None) -> ScanGrades:
     """Assign every lesion to its segments and grade both schemes.
 
     Parameters
@@ -213,6 +227,9 @@ def grade_scan(skeleton: WorkingSkeleton, lesions: SkeletalLesions, soft_tissue_
     soft_tissue_sites : int
         Soft-tissue tumour sites (Curie soft-tissue segment).
     siopen, curie : SegmentScheme
+    calibration : Calibration, optional
+        A centre's SIOPEN diffuse-extent limits (its focus limits are applied to the lesions
+        before, by :func:`mibgscore.grading.calibration.calibrate_foci`).
 
     The detector's refined skeleton (``lesions.skeleton``) is used when it gives one.
     """
@@ -231,7 +248,7 @@ def grade_scan(skeleton: WorkingSkeleton, lesions: SkeletalLesions, soft_tissue_
         s_extent = siopen.segment_map(lesions.extent_bone, lesions.extent_position)
         c_extent = curie.segment_map(lesions.extent_bone, lesions.extent_position)
     siopen_ev = grade_siopen(siopen, s_extent, lesions.diffuse, s_idx,
-                             [x.confidence for x in lesions.focal], units)
+                             [x.confidence for x in lesions.focal], units, calibration)
     curie_ev = grade_curie(curie, c_extent, lesions.diffuse, c_idx,
                            soft_tissue_sites=soft_tissue_sites, units=units)
     return ScanGrades(tuple(siopen_ev), tuple(curie_ev), siopen_map, curie_map, tuple(s_idx),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import logging
+import lzma
 import os
+import struct
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from mibgscore.errors import InputError, NotDicomError
+from mibgscore.io.limits import DEFAULT_LIMITS, ReadLimits
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,15 @@ class Source:
         member's is skipped.
         """
         if self.member is None:
+            limit = DEFAULT_LIMITS.max_member_bytes
+            try:
+                size = os.path.getsize(self.path)
+            except OSError:
+                size = 0  # _parse says why it cannot be opened
+            if size > limit:
+                raise InputError(f"is a file of {size / 2**20:,.0f} MiB, more than the "
+                                 f"{limit / 2**20:.0f} MiB a whole-body scan takes",
+                                 path=self.label)
             return _parse(self.path, self, header=True)
         return _parse(io.BytesIO(self._member_bytes()), self, header=True)
 
@@ -71,12 +84,27 @@ class Source:
                                 ) from None
 
     def _member_bytes(self) -> bytes:
+        """The member, unpacked in a stream that stops at the member limit (its CRC checked
+        at the end by the zip module)."""
+        limit = DEFAULT_LIMITS.max_member_bytes
         try:
             with zipfile.ZipFile(self.path) as zf:
-                return zf.read(self.member)
-        except (zipfile.BadZipFile, OSError, KeyError, EOFError, RuntimeError) as exc:
+                info = zf.getinfo(str(self.member))
+                refusal = _member_refusal(info, DEFAULT_LIMITS)
+                if refusal:
+                    raise InputError(refusal, path=self.label)
+                with zf.open(info) as fh:
+                    data = fh.read(limit + 1)
+        except InputError:
+            raise
+        except (zipfile.BadZipFile, OSError, KeyError, EOFError, RuntimeError, ValueError,
+                NotImplementedError, zlib.error, lzma.LZMAError) as exc:
             raise InputError(f"cannot be extracted from its zip archive ({_short(exc)})",
                              path=self.label) from None
+        if len(data) > limit:
+            raise InputError(f"unpacks to more than {limit / 2**20:.0f} MiB, more than a "
+                             f"whole-body scan takes", path=self.label)
+        return data
 
 
 _DEFER_BYTES = 64 * 1024
@@ -207,24 +235,69 @@ def _expand_folder(folder: Path) -> Iterator[Source | InputError]:
         yield InputError("is an empty folder: it holds no DICOM files", path=str(folder))
 
 
-def _expand_zip(path: Path) -> Iterator[Source | InputError]:
+_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate",
+            zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+_METHOD_NAMES = {9: "Deflate64", 98: "PPMd", 99: "AES encryption", 93: "Zstandard",
+                 95: "xz", 97: "WavPack", 6: "Implode"}
+
+
+def _member_refusal(info: zipfile.ZipInfo, limits: ReadLimits) -> str | None:
+    """Why a zip member is not unpacked (encrypted, unknown method, too large, a zip bomb,
+    a zip inside the zip), read from its header alone; None when it may be."""
+    if info.flag_bits & 0x1 or info.compress_type == 99:
+        return f"{info.filename} is encrypted: unpack the archive with its password first"
+    if info.compress_type not in _METHODS:
+        what = _METHOD_NAMES.get(info.compress_type, "an unknown method")
+        return (f"{info.filename} is packed with compression method {info.compress_type} "
+                f"({what}), which cannot be read: repack it as a plain zip")
+    if info.file_size > limits.max_member_bytes:
+        return (f"{info.filename} unpacks to {info.file_size / 2**20:,.0f} MiB, more than the "
+                f"{limits.max_member_bytes / 2**20:.0f} MiB a whole-body scan takes")
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > 16 * 2**20 and ratio > limits.max_member_ratio:
+        return (f"{info.filename} unpacks {ratio:,.0f} times its packed size (a zip bomb?): "
+                f"not unpacked")
+    if info.filename.lower().endswith(".zip"):
+        return f"{info.filename} is a zip inside the zip: unpack it first"
+    return None
+
+
+def _member_count(path: Path) -> int | None:
+    """Members recorded in the zip's end of central directory, read before the directory."""
+    try:
+        with open(path, "rb") as fh:
+            end = zipfile._EndRecData(fh)  # the zip module's own reader of that record
+    except (OSError, ValueError, struct.error):
+        return None
+    return None if not end else int(end[zipfile._ECD_ENTRIES_TOTAL])
+
+
+def _expand_zip(path: Path, limits: ReadLimits = DEFAULT_LIMITS
+                ) -> Iterator[Source | InputError]:
+    count = _member_count(path)
+    if count is not None and count > limits.max_members:
+        yield InputError(f"is a zip archive of {count:,} members; at most "
+                         f"{limits.max_members:,} are read", path=str(path))
+        return
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [i.filename for i in zf.infolist() if not i.is_dir()]
-            bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as exc:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError,
+            NotImplementedError, struct.error) as exc:
         yield InputError(f"is not a readable zip archive ({_short(exc)})", path=str(path))
         return
-    if bad is not None:
-        yield InputError(f"is a corrupt zip archive (member {bad} fails its CRC check)",
-                         path=str(path))
-        return
-    wanted = [n for n in sorted(names) if "__MACOSX" not in n and _wanted(n)]
+    wanted = sorted((i for i in infos if "__MACOSX" not in i.filename
+                     and (_wanted(i.filename) or i.filename.lower().endswith(".zip"))),
+                    key=lambda i: i.filename)
     if not wanted:
         yield InputError("is a zip archive holding no DICOM files", path=str(path))
         return
-    for name in wanted:
-        yield Source(str(path), name)
+    for info in wanted:
+        refusal = _member_refusal(info, limits)
+        if refusal:
+            yield InputError(refusal, path=str(path))
+        else:
+            yield Source(str(path), info.filename)
 
 
 def _expand_dicomdir(path: Path) -> Iterator[Source | InputError]:

@@ -196,9 +196,10 @@ def name_views(ds: Dataset, frames: list[Frame]) -> list[ViewGuess]:
     # apart, so fall back on the position in the file.
     if len(detectors) >= 2 and any(g.view is None for g in out):
         known = {g.view for g in out if g.view}
+        ranks = {d: i for i, d in enumerate(detectors)}  # one look-up per frame, not a scan
         for g in out:
             if g.view is None:
-                rank = detectors.index(g.frame.detector)
+                rank = ranks[g.frame.detector]
                 pos = ("anterior", "posterior")[rank] if rank < 2 else None
                 if pos in known or pos is None:
                     other = ({"anterior", "posterior"} - known)

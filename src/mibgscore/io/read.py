@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import pixel_array
-from pydicom.uid import UID, RLELossless
+from pydicom.uid import UID
 
 from mibgscore.errors import InputError, UnsupportedScanError, WrongTracerError
 from mibgscore.io._attributes import (
     NM_IMAGE,
     SECONDARY_CAPTURE,
     acquisition_of,
+    body_rows,
     estimate_spacing,
     patient_of,
     row_direction_is_right,
@@ -29,6 +30,7 @@ from mibgscore.io._attributes import (
     study_of,
     tracer_of,
 )
+from mibgscore.io._decoder import decode_in_worker
 from mibgscore.io._sources import Source, expand
 from mibgscore.io._views import (
     PHOTOPEAK_KEV,
@@ -40,11 +42,15 @@ from mibgscore.io._views import (
     window_name,
     window_ranges,
 )
+from mibgscore.io.limits import check_body, check_field, check_header
 from mibgscore.io.types import Scan, Tracer, ViewSource
 
 logger = logging.getLogger(__name__)
 
 I131_KEV = 364.0
+BODY_CHECK_ROWS = 512
+"""Matrices of fewer rows (test phantoms, spot-sized images) are too coarse for the body's
+length to be compared with the patient's height."""
 
 __all__ = ["iter_scans", "read_scan", "read_scans", "scan_summary"]
 
@@ -185,8 +191,38 @@ def iter_scans(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, force:
 
     Files are grouped by Study Instance UID, then by series and view. A bad file yields its
     InputError (with ``.path`` set) and the iteration goes on: it never raises for a bad file.
+    One input gives at most one error: a file's later errors are dropped, and the members of
+    a zip archive that cannot be read make one error for the archive.
     Options as in :func:`read_scan`.
     """
+    said: set[str] = set()
+    members: dict[str, list[InputError]] = {}
+    for item in _iter_scans(paths, force=force, allow_single_view=allow_single_view):
+        if not isinstance(item, InputError):
+            yield item
+            continue
+        label = item.path or ""
+        if label in said:
+            logger.debug("another error of the same file: %s", item.reason)
+            continue
+        said.add(label)
+        archive, bang, _ = label.partition("!")
+        if bang:
+            members.setdefault(archive, []).append(item)
+        else:
+            yield item
+    for archive, errors in members.items():
+        if len(errors) == 1:
+            yield errors[0]
+        else:
+            first = errors[0]
+            member = (first.path or "").partition("!")[2]
+            yield type(first)(f"{len(errors)} of its members could not be read; the first, "
+                              f"{member}: {first.reason}", path=archive)
+
+
+def _iter_scans(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, force: bool,
+                allow_single_view: bool) -> Iterator[Scan | InputError]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files: list[_File] = []
@@ -206,6 +242,9 @@ def iter_scans(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, force:
         except _DAMAGE as exc:  # garbage in an attribute the reader needs
             yield _damaged(item.label, exc)
             continue
+        except MemoryError:
+            yield _no_memory(item.label)
+            continue
         if f is not None:
             files.append(f)
     for (_, message), sources in rejected.items():
@@ -219,10 +258,18 @@ def iter_scans(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, force:
             yield exc
         except _DAMAGE as exc:
             yield _damaged(group.parts[0].file.source.label, exc)
+        except MemoryError:
+            yield _no_memory(group.parts[0].file.source.label)
 
 
 _DAMAGE = (ValueError, TypeError, AttributeError, KeyError, IndexError, NotImplementedError,
            OverflowError)
+
+
+def _no_memory(label: str) -> InputError:
+    """One sentence for a file that needed more memory than there is."""
+    return InputError("needs more memory to read than this computer has free; the file is "
+                      "probably damaged", path=label)
 
 
 def _damaged(label: str, exc: BaseException) -> InputError:
@@ -279,6 +326,7 @@ def _inspect(source: Source) -> _File | None:
     if kind in _OTHER_ACQUISITIONS:
         raise _Rejected(series, f"is {_OTHER_ACQUISITIONS[kind]} (Image Type {kind}), not a "
                                 f"whole-body scan")
+    check_header(ds, source.label)
     frames, notes = frames_of(ds)
     window, more_notes = _choose_window(source, ds, frames)
     notes += more_notes
@@ -477,6 +525,12 @@ def _assemble(group: _Group, *, force: bool, allow_single_view: bool) -> Scan:
                                f"which a Secondary Capture does not guarantee")
         elif spacing_from != "Pixel Spacing":
             assumptions.append(f"no Pixel Spacing: spacing taken from {spacing_from}")
+        check_field(next(iter(views.values())).shape, spacing, label, spacing_from or "")
+        image = sum(v for v in views.values())
+        note = check_body(body_rows(image) * spacing[0], patient.height_cm, spacing[0],
+                          spacing_from or "") if image.shape[0] >= BODY_CHECK_ROWS else None
+        if note:
+            assumptions.append(note)
         if len(files) == 2:
             other, _ = spacing_of(files[1].ds)
             if other is not None and not np.allclose(other, spacing, rtol=1e-3):
@@ -566,15 +620,15 @@ def _decode(source: Source, ds: Dataset) -> np.ndarray:
         if got < expected:
             raise InputError(f"has truncated pixel data ({got:,} of {expected:,} bytes)",
                              path=source.label)
+    name = UID(str(ts)).name if ts else "an unknown transfer syntax"
+    if compressed and UID(str(ts)).is_encapsulated:  # decoders that can crash: in the worker
+        arr = decode_in_worker(ds, str(ts), name, source.label)
+        return _shaped(arr, n, rows, cols, source)
     try:
-        if ts == RLELossless:  # pydicom's own RLE decoder: pylibjpeg-rle panics on damaged data
-            arr = pixel_array(ds, decoding_plugin="pydicom")
-        else:
-            arr = pixel_array(ds)
+        arr = pixel_array(ds)
     except (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError):
         raise
-    except BaseException as exc:  # decoders written in Rust raise PanicException on bad data
-        name = UID(str(ts)).name if ts else "an unknown transfer syntax"
+    except BaseException as exc:
         text = str(exc)
         if "not support" in text.lower() or "no plugin" in text.lower() or \
                 "no pixel data decoders" in text.lower():
@@ -585,6 +639,11 @@ def _decode(source: Source, ds: Dataset) -> np.ndarray:
         raise InputError(f"has damaged or truncated pixel data ({name}: "
                          f"{text.splitlines()[0][:100] if text else type(exc).__name__})",
                          path=source.label) from None
+    return _shaped(arr, n, rows, cols, source)
+
+
+def _shaped(arr, n: int, rows: int, cols: int, source: Source) -> np.ndarray:
+    """The decoded frames as (frames, rows, cols), or one sentence when the shape is wrong."""
     arr = np.asarray(arr)
     if arr.ndim == 2:
         arr = arr[None]

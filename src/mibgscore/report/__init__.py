@@ -1,9 +1,17 @@
 """Reading outputs: overlay PNG, PDF report, DICOM Comprehensive SR and Encapsulated PDF."""
 
-from mibgscore.report.types import Amendment, ImageReference, PriorComparison, ReadingReport
+from mibgscore.report.types import (
+    Amendment,
+    GradeChange,
+    ImageReference,
+    PriorComparison,
+    ReadingReport,
+    ViewPicture,
+)
 
 _LAZY = {
     "render_overlay": "mibgscore.report.overlay",
+    "render_views": "mibgscore.report.views",
     "reading_html": "mibgscore.report.pdf",
     "reading_pdf": "mibgscore.report.pdf",
     "reading_sr": "mibgscore.report.sr",
@@ -21,6 +29,6 @@ def __getattr__(name: str):  # heavy modules (matplotlib, weasyprint, highdicom)
     raise AttributeError(name)
 
 
-__all__ = ["Amendment", "ImageReference", "PriorComparison", "ReadingReport", "encapsulated_pdf",
-           "pdf_bytes", "reading_html", "reading_pdf", "reading_sr", "render_overlay",
-           "sr_grades"]
+__all__ = ["Amendment", "GradeChange", "ImageReference", "PriorComparison", "ReadingReport",
+           "ViewPicture", "encapsulated_pdf", "pdf_bytes", "reading_html", "reading_pdf",
+           "reading_sr", "render_overlay", "render_views", "sr_grades"]

@@ -20,11 +20,12 @@ def main(outdir: str | Path) -> list[Path]:
     """Write overlay_<category>.png, report_page1.png and report_page1_fr.png to ``outdir``."""
     from PIL import Image
 
-    from mibgscore.anatomy.scheme import SIOPEN_KEYS, load_scheme
+    from mibgscore.anatomy.scheme import load_scheme
     from mibgscore.pipeline import score
     from mibgscore.report.overlay import render_overlay
     from mibgscore.report.pdf import reading_pdf
-    from mibgscore.report.types import Amendment, PriorComparison, ReadingReport
+    from mibgscore.report.types import Amendment, GradeChange, PriorComparison, ReadingReport
+    from mibgscore.report.views import render_views
     from mibgscore.simulate.study import simulate_study
 
     out = Path(outdir)
@@ -47,30 +48,38 @@ def main(outdir: str | Path) -> list[Path]:
     changed = max(final, key=lambda k: final[k])  # the reader changes one grade
     top = load_scheme("siopen").max_grade
     final[changed] = min(final[changed] + 1, top)
-    prior = {k: 0 for k in SIOPEN_KEYS} | {k: min(top, 2 * g + 2) for k, g in final.items() if g}
+    prior_scan, prior_result = scored["extensive"]  # stands in for the same child earlier
+    prior = dict(prior_result.siopen)
     prior_date = (scan.study.study_date or dt.date(2025, 5, 17)) - dt.timedelta(days=120)
     day = scan.study.study_date or dt.date(2025, 5, 17)
     signed = dt.datetime(day.year, day.month, day.day, 16, 30, tzinfo=dt.UTC)
     report = ReadingReport.from_scan(
         scan, result, siopen=final,
-        overlay_png=render_overlay(scan, result, table=False, title=""),
+        pictures=render_views(scan, final, _map(result), body_box_from=result),
         reader="Dr A. Martin", signed_at=signed, institution="Demonstration centre",
         impression="Skeletal disease of the skull and limbs, less extensive than on the "
                    "prior study.",
-        prior=PriorComparison(prior_date, prior),
+        prior=PriorComparison(prior_date, prior, pictures=render_views(
+            prior_scan, prior, _map(prior_result), body_box_from=prior_result)),
         amendments=(Amendment(signed + dt.timedelta(hours=3), "Dr A. Martin",
-                              f"{changed}: {final[changed] - 1} -> {final[changed]}",
-                              "second look at the posterior view"),))
+                              reason="second look at the posterior view",
+                              changes=(GradeChange("siopen", changed, final[changed] - 1,
+                                                   final[changed]),)),))
     for lang, name in (("en", "report_page1.png"), ("fr", "report_page1_fr.png")):
         pdf = reading_pdf(dataclasses.replace(report, language=lang))
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "r.pdf"
             src.write_bytes(pdf)
-            subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1",
+            subprocess.run(["pdftoppm", "-r", "100", "-png", "-f", "1", "-l", "1",
                             "-singlefile", str(src), str(Path(tmp) / "page")], check=True)
             (out / name).write_bytes((Path(tmp) / "page.png").read_bytes())
         written.append(out / name)
     return written
+
+
+def _map(result):
+    """The SIOPEN segment map of a scored result (None without evidence)."""
+    return getattr(getattr(result, "evidence", None), "siopen_map", None)
 
 
 if __name__ == "__main__":  # pragma: no cover

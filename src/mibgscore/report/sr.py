@@ -150,7 +150,7 @@ def reading_sr(report: ReadingReport, source: Dataset | None = None, *,
         observers["observer_person_context"] = ObserverContext(
             observer_type=codes.DCM.Person,
             observer_identifying_attributes=PersonObserverIdentifyingAttributes(
-                name=_person_name(report.reader)))
+                name=person_name(report.reader)))
     observers["observer_device_context"] = ObserverContext(
         observer_type=codes.DCM.Device,
         observer_identifying_attributes=DeviceObserverIdentifyingAttributes(
@@ -256,14 +256,14 @@ def reading_sr(report: ReadingReport, source: Dataset | None = None, *,
     else:
         series_uid, instance_number = generate_uid(), 1
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # names without "^" are valid PN
+        warnings.simplefilter("ignore", UserWarning)  # highdicom's notes on PN, as above
         sr = ComprehensiveSR(
             evidence=evidence, content=content, series_instance_uid=series_uid,
             series_number=901, sop_instance_uid=generate_uid(),
             instance_number=instance_number, manufacturer="mibgscore project",
             is_complete=signed, is_final=signed, is_verified=signed,
             institution_name=report.institution,
-            verifying_observer_name=_person_name(report.reader) if signed else None,
+            verifying_observer_name=person_name(report.reader) if signed else None,
             verifying_organization=(report.institution or "Unspecified") if signed else None,
             previous_versions=[previous] if previous is not None else None,
             series_description="MIBG SIOPEN/Curie reading",
@@ -331,8 +331,36 @@ def _groups(sr: Dataset) -> list[Dataset]:
     return groups
 
 
-def _person_name(name: str | None) -> str | None:
-    return None if name is None else name.strip()[:64]
+_PREFIXES = {"dr", "dr.", "pr", "pr.", "prof", "prof.", "mr", "mr.", "mrs", "mrs.", "ms",
+             "ms.", "mme", "m.", "mlle"}
+
+
+def person_name(name: str | None) -> str | None:
+    """A physician's name as a DICOM PN in its current form (components split by ``^``).
+
+    A name already holding ``^`` is kept; a display name is split into prefix, given names
+    and family name (the last word); a single word (a login name) gets a trailing ``^``, the
+    current form of a one-component family name (PS3.5 6.2.1.2). At most 64 characters.
+
+    Examples
+    --------
+    >>> person_name("Dr Anne Martin"), person_name("Martin^Anne"), person_name("alice")
+    ('Martin^Anne^^Dr', 'Martin^Anne', 'alice^')
+    """
+    if name is None or not name.strip():
+        return None
+    name = " ".join(name.split())
+    if "^" in name:
+        return name[:64]
+    words = name.split(" ")
+    prefix = []
+    while len(words) > 1 and words[0].lower() in _PREFIXES:
+        prefix.append(words.pop(0))
+    family, given = words[-1], " ".join(words[:-1])
+    parts = [family, given, "", " ".join(prefix)]
+    while parts and not parts[-1]:
+        parts.pop()
+    return ("^".join(parts) if len(parts) > 1 else f"{family}^")[:64]
 
 
 def _evidence(report: ReadingReport, source: Dataset | None) -> list[Dataset]:

@@ -48,13 +48,74 @@ class ImageReference:
 
 
 @dataclass(frozen=True)
+class ViewPicture:
+    """One view of a study as a PNG for the report, with what its caption needs.
+
+    Attributes
+    ----------
+    view : str
+        ``"anterior"`` or ``"posterior"``.
+    png : bytes
+        The picture: the view in inverted grey as acquired (the posterior seen from behind),
+        with the outline and final SIOPEN grade of every segment graded above 0.
+    graded : bool
+        Whether segment grades are drawn (False when no segment map was known).
+    """
+
+    view: str
+    png: bytes
+    graded: bool = True
+
+    def __post_init__(self) -> None:
+        if self.view not in ("anterior", "posterior"):
+            raise ValueError(f"view {self.view!r}")
+        if not self.png.startswith(b"\x89PNG"):
+            raise ValueError("the picture is not a PNG")
+
+
+@dataclass(frozen=True)
+class GradeChange:
+    """One segment grade the reader changed: scheme, segment key, grade before and after."""
+
+    scheme: str
+    segment: str
+    before: int
+    after: int
+
+    def __post_init__(self) -> None:
+        keys = {"siopen": SIOPEN_KEYS, "curie": CURIE_KEYS}.get(self.scheme)
+        if keys is None:
+            raise ValueError(f"scheme {self.scheme!r}, expected siopen or curie")
+        if self.segment not in keys:
+            raise ValueError(f"unknown {self.scheme} segment {self.segment!r}")
+
+
+@dataclass(frozen=True)
 class Amendment:
-    """One change made after signing: when, who, what changed, and why."""
+    """One change made after signing: when, who (full name), what changed, and why.
+
+    Attributes
+    ----------
+    when : datetime
+        When the amended reading was signed again.
+    who : str
+        The physician who amended it, as the report prints the name.
+    what : str
+        What changed beyond ``changes`` (free text, e.g. "impression"); may be empty.
+    reason : str
+        The reason the physician gave.
+    changes : tuple of GradeChange
+        The segment grades changed, in the order they were changed.
+    """
 
     when: dt.datetime
     who: str
-    what: str
-    reason: str
+    what: str = ""
+    reason: str = ""
+    changes: tuple[GradeChange, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(self.changes))
 
 
 @dataclass(frozen=True)
@@ -72,6 +133,8 @@ class PriorComparison:
         Prior totals; computed from the grades when not given.
     study_uid : str or None
         Study Instance UID of the prior study.
+    pictures : tuple of ViewPicture
+        The prior study's views with its final grades (``report.views.render_views``).
     """
 
     study_date: dt.date | None = None
@@ -80,6 +143,7 @@ class PriorComparison:
     siopen_total: int | None = None
     curie_total: int | None = None
     study_uid: str | None = None
+    pictures: tuple[ViewPicture, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("siopen", "curie"):
@@ -92,6 +156,7 @@ class PriorComparison:
                 object.__setattr__(self, f"{name}_total", grades.total)
         if self.siopen_total is None:
             raise ValueError("a prior reading needs SIOPEN grades or a SIOPEN total")
+        object.__setattr__(self, "pictures", tuple(self.pictures))
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +182,8 @@ class ReadingReport(Graded):
     impression : str
         Free-text impression.
     reader : str or None
-        Name of the reading (and signing) physician.
+        Full name of the reading (and signing) physician, as printed ("Dr Anne Martin");
+        a DICOM PN ("Martin^Anne^^Dr") is accepted too.
     signed_at : datetime or None
         Signing time (timezone-aware preferred); None while the reading is a draft.
     amendments : tuple of Amendment
@@ -126,8 +192,9 @@ class ReadingReport(Graded):
         Earlier signed reading of the same patient.
     images : tuple of ImageReference
         Source frames of the views (for the SR); ``from_scan`` fills them.
-    overlay_png : bytes or None
-        The overlay picture (``render_overlay``) embedded in the PDF.
+    pictures : tuple of ViewPicture
+        The views with the final grades (``report.views.render_views``) shown in the PDF;
+        the automatic overlay is not shown there (its grades are not the reader's).
     language : str
         ``"en"`` or ``"fr"``.
     institution : str or None
@@ -148,7 +215,7 @@ class ReadingReport(Graded):
     amendments: tuple[Amendment, ...] = ()
     prior: PriorComparison | None = None
     images: tuple[ImageReference, ...] = ()
-    overlay_png: bytes | None = None
+    pictures: tuple[ViewPicture, ...] = ()
     language: str = "en"
     institution: str | None = None
     software_version: str = __version__
@@ -166,6 +233,7 @@ class ReadingReport(Graded):
             object.__setattr__(self, "automatic", ScoreResult.from_dict(self.automatic))
         object.__setattr__(self, "amendments", tuple(self.amendments))
         object.__setattr__(self, "images", tuple(self.images))
+        object.__setattr__(self, "pictures", tuple(self.pictures))
         if self.edited is not None:
             unknown = set(self.edited) - set(SIOPEN_KEYS) - set(CURIE_KEYS)
             if unknown:

@@ -78,7 +78,8 @@ def shell(canvas: Canvas, act: Activity, centre, radii, conc: float, chord_cm: f
 
 
 def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random.Generator,
-                  *, pitfall_rate: float = 1.0) -> tuple[Activity, list[Finding]]:
+                  *, pitfall_rate: float = 1.0, bowel_scale: float = 1.0
+                  ) -> tuple[Activity, list[Finding]]:
     """Body background, organs and the optional pitfalls of a normal 24-h MIBG scan.
 
     Returns the activity and one finding per visible normal structure or pitfall.
@@ -198,7 +199,7 @@ def normal_uptake(child: Child, anatomy: Anatomy, canvas: Canvas, rng: np.random
     colon = [(yhip - 0.20 * L, -0.62 * W), (ysh + 0.60 * L, -0.65 * W),
              (ysh + 0.57 * L, 0.0), (ysh + 0.58 * L, 0.62 * W), (yhip - 0.18 * L, 0.62 * W),
              (yhip - 0.08 * L, 0.15 * W)]
-    bowel_level = logu(0.5, 6.0)
+    bowel_level = logu(0.5, 6.0) * bowel_scale
     for _ in range(n_bowel):
         if rng.random() < 0.65:
             k = int(rng.integers(0, len(colon) - 1))

@@ -124,7 +124,8 @@ def simulate_study(seed: int, *, category: str | None = None,
         canvas = Canvas(shape, spacing, (top, col), angle)
         anatomy = draw_child(child, canvas)
 
-    act, findings = normal_uptake(child, anatomy, canvas, rng, pitfall_rate=params.pitfall_rate)
+    act, findings = normal_uptake(child, anatomy, canvas, rng, pitfall_rate=params.pitfall_rate,
+                                   bowel_scale=params.bowel_scale)
     siopen, curie = load_scheme("siopen"), load_scheme("curie")
     grades = plan_grades(rng, category, params.forced_grade, params.grades)
     px = {k: canvas.to_pixel(*v) for k, v in anatomy.landmarks.items()}

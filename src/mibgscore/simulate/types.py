@@ -48,6 +48,8 @@ class SimulationParams:
     pitfall_rate : float
         Scales the probability of each optional normal-uptake pitfall (brown fat, failed
         thyroid block, contamination, injection site); 0 switches them off.
+    bowel_scale : float
+        Scales the bowel's activity (a centre's bowel preparation).
     """
 
     age_years: tuple[float, float] = (0.5, 16.0)
@@ -58,6 +60,7 @@ class SimulationParams:
     forced_grade: int | None = None
     grades: dict[str, int] | None = None
     pitfall_rate: float = 1.0
+    bowel_scale: float = 1.0
 
     def __post_init__(self) -> None:
         lo, hi = self.age_years

@@ -17,6 +17,7 @@ import hashlib
 import io
 import logging
 import os
+import sys
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme
 from mibgscore.errors import InputError, MibgscoreError
 from mibgscore.io.keys import study_key
+from mibgscore.io.tables import formula_safe, safe_row, unescape_cell
 from mibgscore.report.naming import overlay_name
 from mibgscore.validation._helpers import Progress, bundled_scheme_names, resolve_schemes
 from mibgscore.validation.readings import METADATA_COLUMNS
@@ -179,8 +181,8 @@ class _Sink:
     def write(self, rows: Iterable[dict[str, Any]]) -> None:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(self.columns), extrasaction="ignore")
-        for row in rows:
-            writer.writerow(row)
+        for row in rows:  # patient IDs, file names, reasons: formula-safe for spreadsheets
+            writer.writerow(safe_row(row))
         self.fh.write(buf.getvalue())  # one write per study: a kill leaves whole rows
         self.sync()
 
@@ -194,8 +196,9 @@ class _Sink:
     def drop(self, study_uid: str, file: str) -> None:
         """Remove the rows of one study (scored again because its file changed)."""
         self.close()
+        pair = (formula_safe(study_uid), formula_safe(file))  # as written
         rows = [r for r in _read_rows(self.path)
-                if (r.get("study_uid", ""), r.get("file", "")) != (study_uid, file)]
+                if (r.get("study_uid", ""), r.get("file", "")) != pair]
         _rewrite(self.path, self.columns, rows)
         self.fh = self.path.open("a", newline="", encoding="utf-8")
         self.writer = csv.DictWriter(self.fh, fieldnames=list(self.columns),
@@ -263,10 +266,12 @@ def _recover(results: Path, lesions: Path, ledger: Path
         _check_header(path, columns)
     done_rows = _read_rows(ledger)
     done = {(r["key"], r.get("files_sha256") or "") for r in done_rows if r.get("key")}
-    known = {(r.get("study_uid", ""), r.get("file", "")) for r in done_rows}
+    known = {(unescape_cell(r.get("study_uid", "")), unescape_cell(r.get("file", "")))
+             for r in done_rows}
     for path, columns in ((results, RESULT_COLUMNS), (lesions, LESION_COLUMNS)):
         rows = _read_rows(path)
-        keep = [r for r in rows if (r.get("study_uid", ""), r.get("file", "")) in known]
+        keep = [r for r in rows if (unescape_cell(r.get("study_uid", "")),
+                                    unescape_cell(r.get("file", ""))) in known]
         if len(keep) != len(rows):
             logger.info("dropping %d unfinished rows from %s", len(rows) - len(keep), path.name)
             _rewrite(path, columns, keep)
@@ -482,7 +487,8 @@ def _run_pool(jobs: Iterator[tuple[tuple[str, str], Any]], workers: int, work: t
     context = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods()
                              else "spawn")
     limit = 2 * workers
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         pending: dict[Any, tuple[tuple[str, str], str]] = {}
         for entry, scan in jobs:
             pending[pool.submit(_score_one, scan, *work)] = (entry, scan.path or "")
@@ -496,6 +502,40 @@ def _run_pool(jobs: Iterator[tuple[tuple[str, str], Any]], workers: int, work: t
             for fut in finished:
                 entry_, file = pending.pop(fut)
                 record(entry_, _outcome(fut, file))
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the batch process ends, even by ``kill -9``.
+
+    On Linux the kernel sends SIGKILL when the worker's parent (the pool's fork server) exits,
+    which it does once the batch process is gone (``prctl(PR_SET_PDEATHSIG)``); everywhere, a
+    watchdog thread checks every second that ``parent_pid`` still lives.
+    """
+    import signal
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # alive, under another user: not ours to judge
+                pass
+            if os.getppid() == 1:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="mibgscore-parent-watch", daemon=True).start()
 
 
 def _outcome(fut, file: str) -> dict[str, Any]:

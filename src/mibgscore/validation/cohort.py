@@ -19,7 +19,7 @@ import pandas as pd
 from mibgscore.anatomy.scheme import SIOPEN_KEYS
 from mibgscore.errors import ReadingsFileError
 from mibgscore.validation._helpers import bundled_scheme_names
-from mibgscore.validation.readings import CURIE_COLUMNS, Readings, read_readings
+from mibgscore.validation.readings import CURIE_COLUMNS, Readings, file_key, read_readings
 
 __all__ = ["SOFTWARE", "Cohort", "Provenance", "Study", "is_missing", "match_studies",
            "paired_values", "per_study_rows", "read_results", "values"]
@@ -43,11 +43,13 @@ class Study:
 
     @property
     def label(self) -> str:
-        """Patient and date when known, else the Study Instance UID."""
+        """Patient and date when known, else the Study Instance UID, else the file."""
         if self.patient_id and self.study_date:
             return f"{self.patient_id} {self.study_date}"
         if self.study_uid:
             return f"study {self.study_uid}"
+        if self.file and not (self.patient_id or self.study_date):
+            return f"file {file_key(self.file)}"
         return f"{self.patient_id or ''} {self.study_date or ''}".strip()
 
 
@@ -142,7 +144,8 @@ def match_studies(reference: Readings, auto: Readings | None = None,
     """Match the studies of two readings tables.
 
     A study is matched by Study Instance UID when both rows give it, else by patient ID and
-    study date.
+    study date, else (a row naming only its file, as the simulator's ``truth.csv`` does) by
+    the file's name (``readings.file_key``).
 
     Parameters
     ----------
@@ -209,8 +212,12 @@ def match_studies(reference: Readings, auto: Readings | None = None,
                 if sid not in sids_of_pd.setdefault(key, []):
                     sids_of_pd[key].append(sid)
     pd_only: dict[tuple[str, str], int] = {}
+    by_file: list[int] = []
     for i, rec in enumerate(rows):
         if assigned[i] >= 0:
+            continue
+        if not (rec.get("patient_id") and rec.get("study_date")) and rec.get("file"):
+            by_file.append(i)  # matched by file name once the others are placed
             continue
         key = (rec["patient_id"], rec["study_date"])
         candidates = sids_of_pd.get(key, [])
@@ -224,12 +231,28 @@ def match_studies(reference: Readings, auto: Readings | None = None,
                 pd_only[key] = new_study()
             assigned[i] = pd_only[key]
 
+    sids_of_file: dict[str, list[int]] = {}
+    for i, rec in enumerate(rows):
+        if assigned[i] >= 0 and rec.get("file"):
+            sids = sids_of_file.setdefault(file_key(rec["file"]), [])
+            if assigned[i] not in sids:
+                sids.append(assigned[i])
+    for i in by_file:
+        key = file_key(rows[i]["file"])
+        candidates = sids_of_file.get(key, [])
+        if len(candidates) > 1:
+            notes.append(f"{len(candidates)} studies come from files named {key}; a reading "
+                         "naming only its file was matched to the first.")
+        if not candidates:
+            candidates = sids_of_file[key] = [new_study()]
+        assigned[i] = candidates[0]
+
     for rec, sid in zip(rows, assigned, strict=True):
         study = studies[sid]
         for attr in ("patient_id", "study_date", "study_uid"):
             if getattr(study, attr) is None and rec.get(attr):
                 setattr(study, attr, rec[attr])
-        if rec["_side"] == "auto" and rec.get("file"):
+        if rec.get("file") and (rec["_side"] == "auto" or study.file is None):
             study.file = rec["file"]
         rater = rec["reader"]
         if rater in study.ratings:

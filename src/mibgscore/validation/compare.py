@@ -57,6 +57,9 @@ class ValidateOptions:
         :func:`mibgscore.pipeline.score` takes them; the bundled ones by default): recorded
         in metrics.json and the report, and used to score discordant studies again for their
         overlays.
+    score_params : ScoreParams, optional
+        How discordant studies are scored again for their overlays (an adapted model's,
+        ``--model``); by default the detector results.csv names.
     """
 
     reference_reader: str | None = None
@@ -68,6 +71,7 @@ class ValidateOptions:
     make_overlays: bool = True
     siopen_scheme: SegmentScheme | str | Path | None = None
     curie_scheme: SegmentScheme | str | Path | None = None
+    score_params: Any = None
 
 
 def _clean(value: Any) -> Any:
@@ -195,7 +199,7 @@ def validate(auto: str | Path | None = None, reference: str | Path | None = None
     overlay_notes: list[str] = []
     if auto is not None:
         overlay_notes = _attach_overlays(discordant, out, opts, (siopen, curie),
-                                         _score_params(provenance), steps)
+                                         opts.score_params or _score_params(provenance), steps)
     from mibgscore.validation.report import write_report
 
     outputs = write_report(metrics, discordant, cohort, out, pdf=opts.pdf,

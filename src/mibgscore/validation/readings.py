@@ -30,6 +30,7 @@ import numpy as np
 from mibgscore.anatomy.grades import Grades
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
 from mibgscore.errors import ReadingsFileError
+from mibgscore.io.tables import unescape_cell
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,16 @@ TEMPLATES = ("readings_wide_template.csv", "readings_wide_template.xlsx",
 """Template files shipped in ``mibgscore.validation.templates``."""
 
 _IGNORED = {"comment", "comments", "commentaire", "commentaires", "note", "notes", "remarque",
-            "remarques", "remark", "remarks", "warnings", "warning", "avertissements", "seconds"}
+            "remarques", "remark", "remarks", "warnings", "warning", "avertissements", "seconds",
+            "impression", "conclusion"}
+_DESCRIPTIVE = {"category", "categorie", "seed", "age_years", "age", "height_cm", "weight_kg",
+                "sex", "sexe", "study_key", "signed_at", "edited", "accession_number"}
+"""Columns that describe a study or its reading, not a grade: the simulator's truth.csv
+(``category``, ``seed``, ``age_years``, ``height_cm``) and the web application's readings
+export (``study_key``, ``signed_at``, ``edited``). Read past, with a note."""
+SIGNED_STATUSES = ("signed", "amended", "final", "verified")
+"""Values of a ``status`` column (the web application's readings export) of a physician's
+signed reading; rows with any other status are skipped with a warning."""
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "patient_id": ("patient_id", "patientid", "patient", "id_patient", "patient_number",
@@ -68,6 +78,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "siopen_total": ("siopen_total", "total_siopen", "siopen", "siopen_score", "score_siopen",
                      "total", "score_total", "total_score"),
     "curie_total": ("curie_total", "total_curie", "curie", "curie_score", "score_curie"),
+    "status": ("status", "statut", "reading_status"),
     **{name: (name,) for name in METADATA_COLUMNS},
 }
 """Header names of the columns that are not segments (segment names come from the tables)."""
@@ -115,6 +126,7 @@ def _lookups() -> tuple[dict[str, str], dict[tuple[str, str, str], str]]:
     for seg in load_scheme("siopen").segments:
         for name in seg.header_names:
             lookup.setdefault(_norm(name), seg.key)
+            lookup.setdefault("siopen_" + _norm(name), seg.key)  # the web export's name
             signature = _limb_signature(_norm(name).split("_"))
             if signature is not None:
                 limbs.setdefault(signature, seg.key)
@@ -236,7 +248,7 @@ def read_readings(path: str | Path, *, default_reader: str | None = None) -> Rea
         table = _long_to_wide(frame, mapping, path, reader_name)
         form = "long"
     else:
-        table = _wide(frame, mapping, path, reader_name)
+        table = _wide(frame, mapping, path, reader_name, notes)
         form = "wide"
     if "reader" not in mapping.values():
         notes.append(f"no reader column: every reading is attributed to {reader_name!r}.")
@@ -289,15 +301,24 @@ def _map_headers(headers: list[str], path: Path) -> tuple[dict[str, str], list[s
     mapping: dict[str, str] = {}
     notes: list[str] = []
     as_is: list[str] = []
+    automatic: list[str] = []
     seen: dict[str, str] = {}
     for i, header in enumerate(headers):
         letter = _column_letter(i)
         if header.startswith("Unnamed:") or header.strip() == "":
             continue
         name = canonical_name(header)
-        if name is None:
-            if _norm(header) in _IGNORED:
+        norm = _norm(header)
+        if name is None or norm.endswith("_auto"):
+            if norm in _IGNORED:
                 notes.append(f"column {letter} {header!r} ignored (free text).")
+                continue
+            if norm in _DESCRIPTIVE:
+                notes.append(f"column {letter} {header!r} ignored (it describes the study, "
+                             "not a grade).")
+                continue
+            if norm.endswith("_auto") and canonical_name(norm.removesuffix("_auto")):
+                automatic.append(letter)
                 continue
             raise ReadingsFileError(
                 f"column {letter} is headed {header!r}, which is not a known column; expected "
@@ -317,7 +338,16 @@ def _map_headers(headers: list[str], path: Path) -> tuple[dict[str, str], list[s
     if as_is:
         notes.insert(0, f"{len(as_is)} column{'s' if len(as_is) > 1 else ''} read as named: "
                         f"{', '.join(as_is)}.")
+    if automatic:
+        notes.append(f"{_plural(len(automatic), 'column')} ending in _auto ({automatic[0]}-"
+                     f"{automatic[-1]}) ignored: an automatic proposal is not a reading (give "
+                     "the automatic results with --auto).")
     return mapping, notes
+
+
+def _plural(n: int, word: str) -> str:
+    """``1 column``, ``2 columns``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _cell_text(value: Any) -> str:
@@ -325,7 +355,7 @@ def _cell_text(value: Any) -> str:
         return ""
     if isinstance(value, float) and np.isnan(value):
         return ""
-    text = str(value).strip()
+    text = unescape_cell(str(value).strip())  # a cell our CSV files made formula-safe
     return "" if text.lower() in ("nan", "nat", "none") else text
 
 
@@ -398,13 +428,17 @@ def _ids(rec: dict[str, Any], cells: dict[str, Any], letters: dict[str, str], pa
             rec[key] = _cell_text(cells[key]) or None
     if "study_date" in cells:
         rec["study_date"] = _parse_date(cells["study_date"], path, row, letters["study_date"])
-    if not rec["study_uid"] and not (rec["patient_id"] and rec["study_date"]):
+    if not rec["study_uid"] and not (rec["patient_id"] and rec["study_date"]) \
+            and not rec["file"]:
         raise ReadingsFileError(f"row {row} names no study: give study_uid, or patient_id "
-                                "and study_date.", path)
+                                "and study_date, or file.", path)
 
 
-def _wide(frame, mapping: dict[str, str], path: Path, reader: str):
+def _wide(frame, mapping: dict[str, str], path: Path, reader: str,
+          skipped: list[str] | None = None):
     import pandas as pd
+
+    skipped = [] if skipped is None else skipped
 
     headers = list(frame.columns)
     letters = {mapping[h]: _column_letter(headers.index(h)) for h in mapping}
@@ -419,9 +453,14 @@ def _wide(frame, mapping: dict[str, str], path: Path, reader: str):
         raise ReadingsFileError(f"the Curie column(s) {', '.join(missing)} are missing; give "
                                 f"all {len(CURIE_COLUMNS)} Curie segments or none.", path)
     records = []
+    unsigned: dict[str, int] = {}
     for pos, (_, series) in enumerate(frame.iterrows()):
         row = int(series.name) + 2 if isinstance(series.name, (int, np.integer)) else pos + 2
         cells = {mapping[h]: series[h] for h in mapping}
+        status = _cell_text(cells.get("status", "signed")).lower()
+        if status not in SIGNED_STATUSES:
+            unsigned[status or "(blank)"] = unsigned.get(status or "(blank)", 0) + 1
+            continue
         rec = _empty_record(reader)
         rec["row"] = row
         _ids(rec, cells, letters, path, row)
@@ -434,6 +473,17 @@ def _wide(frame, mapping: dict[str, str], path: Path, reader: str):
             _complete_scheme(rec, CURIE_COLUMNS, "curie_total", path, row, letters,
                              required=False)
         records.append(rec)
+    if unsigned:
+        n = sum(unsigned.values())
+        which = ", ".join(f"{k} ({v})" for k, v in unsigned.items())
+        if not records:
+            raise ReadingsFileError(f"no row is a signed reading: the status column (column "
+                                    f"{letters['status']}) gives {which}; sign the readings, "
+                                    "or export them once signed.", path)
+        warning = (f"{_plural(n, 'row')} skipped: not a signed reading (status {which}, "
+                   f"column {letters['status']}).")
+        logger.warning("%s: %s", path.name, warning)
+        skipped.append(warning)
     return _to_frame(pd, records)
 
 
@@ -545,7 +595,25 @@ def _segment_key(text: str) -> str | None:
 def _study_label(rec: dict[str, Any]) -> str:
     if rec.get("study_uid"):
         return f"study {rec['study_uid']}"
+    if not (rec.get("patient_id") and rec.get("study_date")) and rec.get("file"):
+        return f"file {rec['file']}"
     return f"patient {rec['patient_id']} on {rec['study_date']}"
+
+
+def file_key(file: str) -> str:
+    """How a ``file`` column matches a study when nothing else names it: the file's name
+    without folders and without ``.dcm``/``.zip`` (``truth.csv`` of ``mibgscore simulate``
+    names ``case_000.dcm``; ``results.csv`` the path it was scored from).
+
+    Examples
+    --------
+    >>> file_key("/data/sim/case_000.dcm"), file_key("case_000.dcm")
+    ('case_000', 'case_000')
+    """
+    name = re.split(r"[\\/]", str(file).strip())[-1]
+    for suffix in (".dcm", ".DCM", ".zip", ".ZIP"):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def _to_frame(pd, records: list[dict[str, Any]]):
@@ -566,6 +634,8 @@ def _check_duplicates(table, path: Path) -> None:
             keys.append(("uid", rec["study_uid"], rec["reader"]))
         if rec["patient_id"] and rec["study_date"]:
             keys.append(("pd", rec["patient_id"], rec["study_date"], rec["reader"]))
+        if not keys and rec["file"]:
+            keys.append(("file", file_key(rec["file"]), rec["reader"]))
         for key in keys:
             if key in seen:
                 raise ReadingsFileError(f"rows {seen[key]} and {rec['row']} both give reader "

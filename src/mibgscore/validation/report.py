@@ -201,15 +201,40 @@ def _readers_plot(readers: dict) -> str:
     return _png(fig)
 
 
+def _number(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, never a signed zero.
+
+    Examples
+    --------
+    >>> _number(-0.001, 2), _number(-0.2, 2), _number(0.956, 2)
+    ('0.00', '-0.20', '0.96')
+    """
+    return f"{round(float(value), digits) + 0.0:.{digits}f}"
+
+
 def _fmt(value: Any, digits: int = 2) -> str:
     if value is None:
         return "–"
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return str(int(value))
     try:
-        return f"{float(value):.{digits}f}"
+        return _number(float(value), digits)
     except (TypeError, ValueError):
         return str(value)
+
+
+def plural(n: Any, one: str, many: str | None = None) -> str:
+    """``n`` and the noun it counts: ``1 study``, ``2 studies``, ``0 studies``.
+
+    Examples
+    --------
+    >>> plural(1, "study", "studies"), plural(3, "pair"), plural(None, "study", "studies")
+    ('1 study', '3 pairs', '– studies')
+    """
+    many = many or f"{one}s"
+    if n is None:
+        return f"– {many}"
+    return f"{n} {one if int(n) == 1 else many}"
 
 
 def _pct(value: Any) -> str:
@@ -219,7 +244,7 @@ def _pct(value: Any) -> str:
 def _ci(pair: Any, digits: int = 2) -> str:
     if not pair or pair[0] is None or pair[1] is None:
         return "–"
-    return f"{pair[0]:.{digits}f} to {pair[1]:.{digits}f}"
+    return f"{_number(pair[0], digits)} to {_number(pair[1], digits)}"
 
 
 def _describe_icc(value: float | None) -> str:
@@ -297,7 +322,7 @@ def render_html(metrics: dict[str, Any], discordant: list[dict[str, Any]], cohor
     text = (resources.files("mibgscore.validation.templates")
             .joinpath("report.html").read_text(encoding="utf-8"))
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(fmt=_fmt, pct=_pct, ci=_ci)
+    env.filters.update(fmt=_fmt, pct=_pct, ci=_ci, plural=plural)
     template = env.from_string(text)
     return template.render(
         m=metrics, fig=figures, test=cohort.test, reference=cohort.reference,

@@ -141,7 +141,7 @@ def test_upload_refuses_non_dicom_and_oversize(tmp_path, dicom_dir):
     c = logged_in(app, "alice")
     r = c.post("/api/studies/upload",
                files=[("files", ("notes.txt", b"patient notes" * 10, "text/plain"))])
-    assert r.status_code == 200
+    assert r.status_code == 422  # nothing imported: a 4xx with the sentences (issue 14)
     assert r.json()["imported"] == [] and "not a DICOM file" in r.json()["errors"][0]
     big = (dicom_dir / "p1.dcm").read_bytes() * 3  # ~75 kB > 50 kB
     r = c.post("/api/studies/upload", files=[("files", ("big.dcm", big, "application/dicom"))])

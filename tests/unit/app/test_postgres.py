@@ -107,6 +107,8 @@ def test_schema_version_2_gets_the_wide_study_key_on_postgresql(postgres_url, tm
     engine = create_engine(postgres_url)
     with engine.begin() as conn:  # back to version 2: a 32-character key column
         conn.execute(text('ALTER TABLE studies ALTER COLUMN "key" TYPE VARCHAR(32)'))
+        conn.execute(text("ALTER TABLE studies DROP COLUMN lesions, DROP COLUMN overrides, "
+                          "DROP COLUMN evidence"))
         conn.execute(text("DELETE FROM schema_version"))
         conn.execute(text("INSERT INTO schema_version (version, applied_at) VALUES (2, now())"))
     app = create_app(settings, scorer=fake_scorer())
@@ -116,8 +118,11 @@ def test_schema_version_2_gets_the_wide_study_key_on_postgresql(postgres_url, tm
                                   "AND column_name = 'key'")).scalar()
         versions = [v for (v,) in conn.execute(text(
             "SELECT version FROM schema_version ORDER BY id"))]
+        columns = {c for (c,) in conn.execute(text(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'studies'"))}
     engine.dispose()
-    assert width == 64 and versions == [2, 3] and SCHEMA_VERSION == 3
+    assert width == 64 and versions == [2, 3, 4] and SCHEMA_VERSION == 4
+    assert {"lesions", "overrides", "evidence"} <= columns  # version 4: the lesion list
     add_user(app.state.store, "alice", "correct horse 1")
     c = logged_in(app, "alice")
     r = upload(c, dicom_dir / "p1.dcm")

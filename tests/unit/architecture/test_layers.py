@@ -5,7 +5,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[3] / "src" / "mibgscore"
 LAYERS = ["errors", "settings", "io", "anatomy", "result", "uptake", "lesions", "grading",
-          "pipeline", "simulate", "report", "validation", "pacs", "app", "cli"]
+          "pipeline", "simulate", "report", "validation", "adapt", "pacs", "app", "cli"]
 
 
 def _layer(module: str) -> str | None:

@@ -37,12 +37,14 @@ def _text(pdf: bytes, tmp_path) -> str:
 
 def test_html_marks_edits_totals_and_response(report):
     html = reading_html(report)
-    assert html.count("&#9998; edited") == 1          # only the pelvis was changed
+    assert html.count("&#9998; changed by the reader from 4") == 1  # only the pelvis
+    assert html.count("&#9998;") == 1
     assert report.siopen_response == "partial"          # 14 -> 7: a 50 % reduction
-    assert "partial response" in html
-    assert "NOT SIGNED" not in html
+    assert "partial response (total reduced by 50 % or more)" in html
+    assert "DRAFT" not in html and "not signed" not in html
+    assert "The reader changed the automatic proposal in 1 segment." in html
     draft = reading_html(dataclasses.replace(report, signed_at=None, amendments=()))
-    assert "NOT SIGNED - draft" in draft
+    assert "DRAFT \u2014 not signed" in draft
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler) absent")
@@ -53,14 +55,15 @@ def test_pdf_in_english_and_french(report, tmp_path):
     for needle in ("PAT-0042", "SIOPEN total", "Research use only", "Dr Anne Martin",
                    "2025-05-18 09:30", "partial response", "second look"):
         assert needle in text, needle
-    # SIOPEN table total row: automatic 6, final 7, prior 14, change -7; Curie 4 and 4.
-    assert re.search(r"^\s*Total\s+6\s+7\s+14\s+-7\s*$", text, re.M), text
-    assert re.search(r"^\s*Total\s+4\s+4\s*$", text, re.M), text
+    # one total per score: SIOPEN final 7, prior 14, change -7 (no automatic 6); Curie 4.
+    assert re.search(r"^\s*Total\s+7\s+14\s+-7\s*$", text, re.M), text
+    assert re.search(r"^\s*Total\s+4\s*$", text, re.M), text
+    assert not re.search(r"\b6\s+7\s+14\b", text)
     fr = reading_pdf(dataclasses.replace(report, language="fr", signed_at=None,
                                          amendments=()))
     text_fr = _text(fr, tmp_path)
     for needle in ("PAT-0042", "Total SIOPEN", "ce n'est pas un dispositif",
-                   "NON SIGNÉ - brouillon", "17/05/2025", "Bassin"):
+                   "BROUILLON \u2014 non signé", "17/05/2025", "Bassin"):
         assert needle in text_fr, needle
     # the page footer (a CSS string) carries the statement too, without HTML entities
     assert re.search("n'est pas un dispositif médical \u2014 +mibgscore", text_fr), text_fr
@@ -71,8 +74,8 @@ def test_html_of_a_reading_without_automatic_score_or_overlay(case):
     report = ReadingReport(patient=scan.patient, study=scan.study, siopen=result.siopen,
                            curie=result.curie, language="fr")
     html = reading_html(report)
-    assert "Pas de score automatique" in html
-    assert "NON SIGNÉ - brouillon" in html
+    assert "Pas de proposition automatique" in html
+    assert "BROUILLON \u2014 non signé" in html
     assert "<img" not in html
 
 

@@ -169,3 +169,39 @@ def test_the_device_observer_is_the_model_that_scored(case):
     bare = reading_sr(ReadingReport.from_scan(scan, result))  # model not known: the software
     assert [i.TextValue for i in _items(bare.ContentSequence, "121015")] == ["mibgscore"]
     assert list(_items(bare.ContentSequence, "111002")) == []
+
+
+VALIDATOR_LIMIT = ("Unrecognized defined term <99MIBGS> for value 1 of attribute "
+                   "<Coding Scheme Designator>")
+"""dicom3tools knows only its built-in coding schemes: a private ``99`` scheme, declared in
+Coding Scheme Identification Sequence, is "unrecognized" whatever the SR says."""
+
+
+def _dciodvfy_warnings(ds: pydicom.Dataset, tmp_path) -> list[str]:
+    path = tmp_path / f"w-{ds.SOPInstanceUID}.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    return [line for line in (out.stdout + out.stderr).splitlines()
+            if line.startswith("Warning") and VALIDATOR_LIMIT not in line]
+
+
+@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (dicom3tools) absent")
+@pytest.mark.parametrize("reader, pn", [("Dr Anne Martin", "Martin^Anne^^Dr"),
+                                        ("alice", "alice^"), ("Martin^Anne", "Martin^Anne")])
+def test_signed_sr_names_the_reader_in_the_current_pn_form(case, tmp_path, reader, pn):
+    scan, result = case
+    report = ReadingReport.from_scan(scan, result, reader=reader, signed_at=SIGNED)
+    sr = reading_sr(report, make_nm_source(scan))
+    assert str(sr.VerifyingObserverSequence[0].VerifyingObserverName) == pn
+    assert pn in str(sr)  # the person observer too
+    assert _dciodvfy_warnings(sr, tmp_path) == []
+    assert _dciodvfy_errors(sr, tmp_path) == []
+
+
+def test_every_private_code_is_declared(signed):
+    _, _, sr = signed
+    used = {el.value for el in sr.iterall() if el.keyword == "CodingSchemeDesignator"}
+    declared = {item.CodingSchemeDesignator for item in sr.CodingSchemeIdentificationSequence}
+    assert SCHEME in used and {d for d in used if d.startswith("99")} <= declared
+    item = sr.CodingSchemeIdentificationSequence[0]
+    assert item.CodingSchemeName and item.CodingSchemeResponsibleOrganization

@@ -52,7 +52,8 @@ def followup_page(request: Request, study_id: int, user: User = Depends(current_
     return page(request, "followup.html", user, study=data, comp=comp, error=error,
                 names=names,
                 boot=boot(request, user, study_id=study_id,
-                          prior_id=comp["prior"]["id"] if comp else None))
+                          prior_id=comp["prior"]["id"] if comp else None,
+                          pairing=comp["lesions"] if comp else None))
 
 
 @router.get("/api/studies", tags=["studies"])
@@ -85,7 +86,7 @@ async def upload(request: Request, user: User = Depends(current_user)) -> dict:
         raise ServiceError("no files in the upload (field 'files').")
     with tempfile.TemporaryDirectory(dir=settings.data_dir) as tmp:
         files = await svc.importer.save_uploads(items, Path(tmp))
-        report = svc.importer.import_paths(files, user.id)
+        report = await svc.importer.import_in_pool(files, user.id)  # off the event loop
     await form.close()
     logger.info("upload: %d imported, %d duplicates, %d refused", len(report.imported),
                 len(report.duplicates), len(report.errors))

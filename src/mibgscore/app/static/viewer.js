@@ -10,10 +10,13 @@ const SEG_COLORS = [
 ];
 
 async function fetchArray(url, type) {
+  // views come as uint16 counts when they fit (half the bytes); X-Dtype says which
+  if (type === Float32Array && url.includes("/views/")) url += (url.includes("?") ? "&" : "?") + "dtype=uint16";
   const resp = await fetch(url, { credentials: "same-origin" });
   if (!resp.ok) throw new Error(`${url}: ${resp.status}`);
   const buf = await resp.arrayBuffer();
-  return { data: new type(buf), rows: +resp.headers.get("X-Rows"), cols: +resp.headers.get("X-Cols") };
+  const data = resp.headers.get("X-Dtype") === "uint16" ? type.from(new Uint16Array(buf)) : new type(buf);
+  return { data, rows: +resp.headers.get("X-Rows"), cols: +resp.headers.get("X-Cols") };
 }
 
 class Viewer {
@@ -26,7 +29,17 @@ class Viewer {
     this.showLesions = opts.showLesions ?? true;
     this.invert = true;
     this.highlight = 0;            // segment label (1-based) highlighted, 0 none
-    this.lesions = [];             // [{n, row, col, segment, kind, confidence, label}]
+    this.lesions = [];             // [{n, row, col, segment, kind, confidence, label, rejected, source}]
+    this.findings = [];            // normal uptake: [{label, text, row, col}]
+    this.showFindings = opts.showFindings ?? true;
+    this.regions = null;           // {rows, cols, runs: [[row, c0, c1, label]]}: automatic diffuse involvement
+    this.check = new Set();        // segment labels (1-based) whose grade should be checked
+    this.checkBelow = 0.7;         // lesions under this confidence are drawn as "check"
+    this.mode = "inspect";         // "inspect" | "focus" (click adds a focus) | "paint" (drag paints)
+    this.brush = 4;                // paint brush radius, image pixels
+    this.stroke = null;            // dabs [row, col, radius] of the region being painted
+    this.onClick = null;           // (panel, {row, col}, lesion|null, event) on a click without drag
+    this.onPaint = null;           // (dabs) when a painted stroke ends
     this.onLesionHover = null;
     this.fitted = false;
     window.addEventListener("resize", () => this.layout());
@@ -54,6 +67,7 @@ class Viewer {
     this.bind(panel);
     this.renderImage(panel);
     this.renderSegments(panel);
+    this.renderRegions(panel);
     this.fitted = false;
     this.layout();
     return panel;
@@ -86,27 +100,83 @@ class Viewer {
   }
 
   renderSegments(p) {
+    // outlines only (never a fill: the uptake under a segment stays visible); the selected
+    // segment's outline is drawn twice as thick and opaque, the others fainter
     if (!p.segMap) { p.seg = null; return; }
     if (!p.seg) { p.seg = document.createElement("canvas"); p.seg.width = p.cols; p.seg.height = p.rows; }
     const ctx = p.seg.getContext("2d");
     const im = ctx.createImageData(p.cols, p.rows);
     const d = im.data, m = p.segMap, R = p.rows, C = p.cols;
+    const differs = (src, lab, k) => {
+      const r = Math.floor(src / C), c = src % C;
+      return (c >= k && m[src - k] !== lab) || (c < C - k && m[src + k] !== lab) ||
+        (r >= k && m[src - k * C] !== lab) || (r < R - k && m[src + k * C] !== lab);
+    };
     for (let r = 0; r < R; r++) {
       for (let c = 0; c < C; c++) {
         const src = r * C + (p.mirror ? C - 1 - c : c);
         const lab = m[src];
         if (!lab) continue;
-        // outline pixels (a neighbour differs) drawn stronger than the fill
-        const edge = (c > 0 && m[src - 1] !== lab) || (c < C - 1 && m[src + 1] !== lab) ||
-          (r > 0 && m[src - C] !== lab) || (r < R - 1 && m[src + C] !== lab);
-        const col = SEG_COLORS[(lab - 1) % SEG_COLORS.length];
         const hl = this.highlight === lab;
+        const edge = differs(src, lab, 1) || (hl && differs(src, lab, 2));
+        if (!edge) continue;
+        const col = SEG_COLORS[(lab - 1) % SEG_COLORS.length];
         const o = 4 * (r * C + c);
         d[o] = col[0]; d[o + 1] = col[1]; d[o + 2] = col[2];
-        d[o + 3] = hl ? (edge ? 255 : 110) : this.highlight ? (edge ? 70 : 0) : (edge ? 200 : 28);
+        d[o + 3] = hl ? 255 : this.highlight ? 70 : 150;
       }
     }
     ctx.putImageData(im, 0, 0);
+    if (!p.centres) p.centres = segmentCentres(p);
+  }
+
+  // the automatic diffuse regions and the regions the reader painted, hatched (image grid)
+  renderRegions(p) {
+    if (!p.reg) { p.reg = document.createElement("canvas"); p.reg.width = p.cols; p.reg.height = p.rows; }
+    const R = p.rows, C = p.cols;
+    const lab = new Int16Array(R * C);   // 0 none, lesion index + 1
+    const byLabel = new Map();
+    this.lesions.forEach((l, i) => { if (l.kind === "diffuse" && l.source === "auto") byLabel.set(l.label, i + 1); });
+    if (this.regions) for (const [r, c0, c1, L] of this.regions.runs) {
+      const i = byLabel.get(L);
+      if (i && r < R) for (let c = c0; c <= c1 && c < C; c++) lab[r * C + c] = i;
+    }
+    this.lesions.forEach((l, i) => {
+      for (const [r0, c0, rad] of l.strokes || []) {
+        for (let r = Math.max(0, Math.floor(r0 - rad)); r <= Math.min(R - 1, r0 + rad); r++) {
+          for (let c = Math.max(0, Math.floor(c0 - rad)); c <= Math.min(C - 1, c0 + rad); c++) {
+            if ((r - r0) ** 2 + (c - c0) ** 2 <= rad * rad) lab[r * C + c] = i + 1;
+          }
+        }
+      }
+    });
+    this.regionLabels = lab;
+    const ctx = p.reg.getContext("2d");
+    const im = ctx.createImageData(C, R);
+    const d = im.data;
+    for (let r = 0; r < R; r++) {
+      for (let c = 0; c < C; c++) {
+        const src = r * C + (p.mirror ? C - 1 - c : c);
+        const i = lab[src];
+        if (!i) continue;
+        const l = this.lesions[i - 1];
+        const edge = (c > 0 && lab[src - 1] !== i) || (c < C - 1 && lab[src + 1] !== i) ||
+          (r > 0 && lab[src - C] !== i) || (r < R - 1 && lab[src + C] !== i);
+        const hatch = (r + c) % 5 === 0;
+        if (!edge && !hatch) continue;
+        const col = l.rejected ? [134, 142, 150] : l.source === "auto" ? [190, 75, 219] : [247, 103, 7];
+        const o = 4 * (r * C + c);
+        d[o] = col[0]; d[o + 1] = col[1]; d[o + 2] = col[2];
+        d[o + 3] = edge ? 255 : (l.rejected ? 110 : 210);
+      }
+    }
+    ctx.putImageData(im, 0, 0);
+  }
+
+  setLesions(lesions) {
+    this.lesions = lesions;
+    for (const p of this.panels) this.renderRegions(p);
+    this.draw();
   }
 
   setHighlight(label) {
@@ -195,8 +265,15 @@ class Viewer {
       if (this.showSegments && p.seg) {
         ctx.imageSmoothingEnabled = false;
         ctx.drawImage(p.seg, this.ox, this.oy, W, H);
+        this.drawChecks(ctx, p);
       }
+      if (this.showLesions && p.reg) {
+        ctx.imageSmoothingEnabled = false;
+        ctx.drawImage(p.reg, this.ox, this.oy, W, H);
+      }
+      if (this.showFindings) this.drawFindings(ctx, p);
       if (this.showLesions && p.lesions !== false) this.drawLesions(ctx, p);
+      if (this.stroke) this.drawStroke(ctx, p);
       // R/L markers: the patient's side on each edge of this panel
       ctx.font = "bold 16px system-ui, sans-serif";
       ctx.fillStyle = "#d9480f";
@@ -206,19 +283,107 @@ class Viewer {
     }
   }
 
+  radius() { return Math.max(7, 4 * this.scale); }
+
   drawLesions(ctx, p) {
     ctx.lineWidth = 2;
     ctx.font = "bold 12px system-ui, sans-serif";
+    const rad = this.radius();
     for (const l of this.lesions) {
       const { x, y } = this.toDisplay(p, l.row, l.col);
       const on = !this.highlight || l.label === this.highlight;
-      ctx.strokeStyle = on ? (l.kind === "diffuse" ? "#7048e8" : "#e03131") : "rgba(224,49,49,0.3)";
+      const colour = l.rejected ? "#868e96" : l.source !== "auto" ? "#d9480f"
+        : l.kind === "diffuse" ? "#be4bdb" : l.confidence < this.checkBelow ? "#f08c00" : "#e03131";
+      ctx.globalAlpha = on ? 1 : 0.35;
+      ctx.strokeStyle = colour; ctx.fillStyle = colour;
+      ctx.setLineDash(l.rejected ? [3, 3] : l.confidence < this.checkBelow && l.source === "auto" ? [6, 3] : []);
       ctx.beginPath();
-      ctx.arc(x, y, Math.max(7, 4 * this.scale), 0, 2 * Math.PI);
+      if (l.kind === "diffuse") ctx.rect(x - 4, y - 4, 8, 8);   // the region itself is hatched
+      else ctx.arc(x, y, rad, 0, 2 * Math.PI);
       ctx.stroke();
-      ctx.fillStyle = ctx.strokeStyle;
+      ctx.setLineDash([]);
+      if (l.rejected) {   // a cross over a rejected lesion
+        ctx.beginPath(); ctx.moveTo(x - rad * 0.7, y - rad * 0.7); ctx.lineTo(x + rad * 0.7, y + rad * 0.7);
+        ctx.moveTo(x + rad * 0.7, y - rad * 0.7); ctx.lineTo(x - rad * 0.7, y + rad * 0.7); ctx.stroke();
+      } else if (l.source !== "auto" && l.kind === "focal") {
+        ctx.beginPath(); ctx.moveTo(x - 4, y); ctx.lineTo(x + 4, y); ctx.moveTo(x, y - 4); ctx.lineTo(x, y + 4); ctx.stroke();
+      }
       ctx.fillText(String(l.n), x + Math.max(8, 4 * this.scale), y - 6);
+      ctx.globalAlpha = 1;
     }
+  }
+
+  drawFindings(ctx, p) {
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.lineWidth = 1.5;
+    for (const f of this.findings) {
+      const { x, y } = this.toDisplay(p, f.row, f.col);
+      const aside = f.label === "not_bone";   // a candidate set aside: marked, not labelled
+      ctx.strokeStyle = ctx.fillStyle = aside ? "#adb5bd" : "#1971c2";
+      const k = aside ? 3 : 5;
+      ctx.beginPath();
+      ctx.moveTo(x, y - k); ctx.lineTo(x + k, y); ctx.lineTo(x, y + k); ctx.lineTo(x - k, y); ctx.closePath();
+      ctx.stroke();
+      if (aside) continue;
+      const text = f.text;
+      const w = ctx.measureText(text).width;
+      ctx.fillStyle = "rgba(255,255,255,0.8)";
+      ctx.fillRect(x + 7, y - 6, w + 4, 13);
+      ctx.fillStyle = "#1864ab";
+      ctx.fillText(text, x + 9, y + 4);
+    }
+  }
+
+  drawChecks(ctx, p) {
+    if (!p.centres) return;
+    ctx.font = "bold 13px system-ui, sans-serif";
+    for (const lab of this.check) {
+      const c = p.centres.get(lab);
+      if (!c) continue;
+      const { x, y } = this.toDisplay(p, c.row, c.col);
+      const text = `⚠ ${this.words && this.words.check ? this.words.check : "check"}`;
+      ctx.globalAlpha = !this.highlight || this.highlight === lab ? 1 : 0.5;
+      const w = ctx.measureText(text).width;
+      ctx.fillStyle = "rgba(255,244,219,0.9)";
+      ctx.fillRect(x - w / 2 - 3, y - 11, w + 6, 16);
+      ctx.fillStyle = "#c25e00";
+      ctx.fillText(text, x - w / 2, y + 2);
+      ctx.globalAlpha = 1;
+    }
+  }
+
+  drawStroke(ctx, p) {
+    ctx.fillStyle = "rgba(217,72,15,0.35)";
+    for (const [r, c, rad] of this.stroke) {
+      const { x, y } = this.toDisplay(p, r, c);
+      ctx.beginPath();
+      ctx.arc(x, y, Math.max(1, rad * this.scale * p.spacing[1]), 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  }
+
+  // the lesion under display point (x, y) of panel p: a marker, or a diffuse region's pixel
+  lesionAt(p, x, y) {
+    const rad = Math.max(9, 4 * this.scale);
+    for (const l of this.lesions) {
+      const d = this.toDisplay(p, l.row, l.col);
+      if (Math.hypot(d.x - x, d.y - y) < rad) return l;
+    }
+    const { row, col } = this.toImage(p, x, y);
+    const ri = Math.floor(row), ci = Math.floor(col);
+    if (this.regionLabels && ri >= 0 && ri < p.rows && ci >= 0 && ci < p.cols) {
+      const i = this.regionLabels[ri * p.cols + (p.mirror ? p.cols - 1 - ci : ci)];
+      if (i) return this.lesions[i - 1];
+    }
+    return null;
+  }
+
+  // display point -> anterior-frame pixel (row, col), or null outside the image
+  anteriorPixel(p, x, y) {
+    const { row, col } = this.toImage(p, x, y);
+    const ri = Math.floor(row), ci = Math.floor(col);
+    if (ri < 0 || ri >= p.rows || ci < 0 || ci >= p.cols) return null;
+    return { row: ri, col: p.mirror ? p.cols - 1 - ci : ci };
   }
 
   bind(p) {
@@ -229,15 +394,45 @@ class Viewer {
       const r = c.getBoundingClientRect();
       this.zoom(e.deltaY < 0 ? 1.2 : 1 / 1.2, e.clientX - r.left, e.clientY - r.top);
     }, { passive: false });
-    c.addEventListener("mousedown", e => { drag = { x: e.clientX, y: e.clientY }; });
-    window.addEventListener("mouseup", () => { drag = null; });
+    const dab = (x, y) => {
+      const px = this.anteriorPixel(p, x, y);
+      if (px) { this.stroke.push([px.row, px.col, this.brush]); this.draw(); }
+    };
+    c.addEventListener("mousedown", e => {
+      drag = { x: e.clientX, y: e.clientY, x0: e.clientX, y0: e.clientY, moved: false };
+      if (this.mode === "paint") {
+        const r = c.getBoundingClientRect();
+        this.stroke = [];
+        dab(e.clientX - r.left, e.clientY - r.top);
+      }
+    });
+    window.addEventListener("mouseup", e => {
+      if (!drag) return;
+      const was = drag; drag = null;
+      if (this.mode === "paint" && this.stroke) {
+        const dabs = this.stroke; this.stroke = null;
+        this.draw();
+        if (dabs.length && this.onPaint) this.onPaint(dabs);
+        return;
+      }
+      if (!was.moved && e.target === c && this.onClick) {
+        const r = c.getBoundingClientRect();
+        const x = e.clientX - r.left, y = e.clientY - r.top;
+        const px = this.anteriorPixel(p, x, y);
+        if (px) this.onClick(p, px, this.showLesions ? this.lesionAt(p, x, y) : null, e);
+      }
+    });
     c.addEventListener("mousemove", e => {
       const r = c.getBoundingClientRect();
       const x = e.clientX - r.left, y = e.clientY - r.top;
       if (drag) {
-        this.ox += e.clientX - drag.x; this.oy += e.clientY - drag.y;
-        drag = { x: e.clientX, y: e.clientY };
-        this.draw();
+        if (Math.hypot(e.clientX - drag.x0, e.clientY - drag.y0) > 3) drag.moved = true;
+        if (this.mode === "paint") dab(x, y);
+        else if (drag.moved) {
+          this.ox += e.clientX - drag.x; this.oy += e.clientY - drag.y;
+          this.draw();
+        }
+        drag.x = e.clientX; drag.y = e.clientY;
       }
       const { row, col } = this.toImage(p, x, y);
       const ri = Math.floor(row), ci = Math.floor(col);
@@ -246,20 +441,40 @@ class Viewer {
         const aCol = p.mirror ? p.cols - 1 - ci : ci;
         const w = this.words || {};
         let text = `${p.label} · ${w.row || "row"} ${ri}, ${w.col || "col"} ${aCol} · ${p.data[src].toFixed(0)} ${w.counts || "counts"}`;
-        let hit = null;
-        if (this.showLesions) {
-          for (const l of this.lesions) {
-            const d = this.toDisplay(p, l.row, l.col);
-            if (Math.hypot(d.x - x, d.y - y) < Math.max(9, 4 * this.scale)) { hit = l; break; }
-          }
+        const hit = this.showLesions ? this.lesionAt(p, x, y) : null;
+        const what = l => `#${l.n} ${l.segmentName} (${w[l.kind] || l.kind}, ${w.confidence || "confidence"} ${Math.round(100 * l.confidence)} %)` +
+          (l.rejected ? ` · ${w.rejected || "rejected"}: ${w["reason_" + l.rejected] || l.rejected}` : "");
+        if (hit) text += ` · ${what(hit)}`;
+        else if (this.showFindings) {
+          const f = this.findings.find(f => { const d = this.toDisplay(p, f.row, f.col); return Math.hypot(d.x - x, d.y - y) < 8; });
+          if (f) text += ` · ${w.normal_uptake || "normal uptake"}: ${f.text}`;
         }
-        if (hit) text += ` · #${hit.n} ${hit.segmentName} (${hit.kind}, ${Math.round(100 * hit.confidence)} %)`;
-        c.title = hit ? `#${hit.n} ${hit.segmentName}: ${hit.kind}, confidence ${Math.round(100 * hit.confidence)} %` : "";
+        c.title = hit ? what(hit) : "";
         if (this.readout) this.readout.textContent = text;
       }
     });
     c.addEventListener("mouseleave", () => { if (this.readout) this.readout.textContent = ""; });
   }
+}
+
+// The centre of each segment label in a panel's segment map (anterior frame), for the
+// "check" flags drawn on the image.
+function segmentCentres(p) {
+  const acc = new Map();
+  const m = p.segMap;
+  for (let r = 0; r < p.rows; r += 2) {
+    for (let c = 0; c < p.cols; c += 2) {
+      const lab = m[r * p.cols + c];
+      if (!lab) continue;
+      const a = acc.get(lab) || { top: r, tc: 0, tn: 0 };
+      if (r <= a.top + 6) { a.tc += c; a.tn++; }
+      acc.set(lab, a);
+    }
+  }
+  // the flag sits just above the segment's top, at the middle of its top rows
+  const out = new Map();
+  for (const [lab, a] of acc) out.set(lab, { row: Math.max(0, a.top - 3), col: a.tc / Math.max(1, a.tn) });
+  return out;
 }
 
 // Rows and columns of the body in a panel's drawing (mirrored if so): where the smoothed

@@ -26,38 +26,56 @@
     const q = search.value.trim().toLowerCase();
     const st = statusFilter.value;
     const shown = rows.filter(r => (!st || r.status === st) && (!q ||
-      [r.patient_name, r.patient_id, r.description, r.study_date].join(" ").toLowerCase().includes(q)));
+      [r.display_name, r.patient_name, r.patient_id, r.description, r.study_date].join(" ").toLowerCase().includes(q)));
+    const focused = document.activeElement && document.activeElement.classList.contains("study-row")
+      ? document.activeElement.dataset.study : null;
     body.replaceChildren();
     if (!shown.length) {
-      body.append(el("tr", {}, el("td", { colspan: "10", class: "muted", text: W.no_studies })));
+      body.append(el("tr", {}, el("td", { colspan: "11", class: "muted", text: W.no_studies })));
       return;
     }
-    // a study with an earlier scored study of the same patient gets a follow-up link
-    const earlier = r => rows.some(o => o.patient_id && o.patient_id === r.patient_id && o.id !== r.id &&
-      o.study_date && r.study_date && o.study_date < r.study_date && o.siopen_total != null);
+    // rows come in the order of what needs doing (to read, to sign, ...), then newest first
     for (const r of shown) {
       const open = el("span", { class: "row-links" }, el("a", { class: "button", href: `/studies/${r.id}`, text: W.open }));
-      if (earlier(r) && r.siopen_total != null)
-        open.append(" ", el("a", { class: "button", href: `/studies/${r.id}/followup`, text: W.followup }));
+      if (r.prior_id && r.siopen_total != null)   // a follow-up only where a prior study exists
+        open.append(" ", el("a", { class: "button followup-link", href: `/studies/${r.id}/followup`, text: W.followup }));
       if (boot.role === "admin")
         open.append(" ", el("button", { class: "danger", text: W.delete, onclick: async () => {
           if (!confirm(W.confirm_delete)) return;
           await api("DELETE", `/api/studies/${r.id}`);
           load();
         } }));
-      const tr = el("tr", { "data-study": r.id, class: "study-row" },
-        el("td", {}, el("a", { href: `/studies/${r.id}`, text: r.patient_name || "—" })),
+      // the final score is the reader's: before a reading, the automatic total, marked "auto"
+      const final = r.siopen_total == null ? el("td", { class: "num", text: "—" })
+        : r.read ? el("td", { class: "num strong final", text: r.siopen_total })
+        : el("td", { class: "num final-auto", title: W.auto_total, text: `${W.auto_short} ${r.siopen_total}` });
+      const tr = el("tr", { "data-study": r.id, class: "study-row", tabindex: "0" },
+        el("td", {}, el("a", { href: `/studies/${r.id}`, text: r.display_name || "—", tabindex: "-1" })),
         el("td", { text: r.patient_id || "—" }),
         el("td", { text: r.age_years == null ? "—" : r.age_years.toFixed(1) }),
         el("td", { text: r.study_date || "—" }),
         el("td", { text: r.description || "" }),
         statusCell(r),
+        el("td", { class: `todo todo-${r.todo || "done"}`, text: r.todo ? W["todo_" + r.todo] : "" }),
         el("td", { class: "num", text: r.auto_siopen_total == null ? "—" : r.auto_siopen_total }),
-        el("td", { class: "num strong", text: r.siopen_total == null ? "—" : r.siopen_total }),
+        final,
         el("td", { text: r.reader || "" }),
         el("td", {}, open));
       tr.addEventListener("dblclick", () => { location.href = `/studies/${r.id}`; });
+      tr.addEventListener("keydown", e => {
+        if (e.target !== tr) return;
+        if (e.key === "Enter") { location.href = `/studies/${r.id}`; e.preventDefault(); }
+        else if (e.key === "ArrowDown" && tr.nextElementSibling) { tr.nextElementSibling.focus(); e.preventDefault(); }
+        else if (e.key === "ArrowUp" && tr.previousElementSibling) { tr.previousElementSibling.focus(); e.preventDefault(); }
+      });
       body.append(tr);
+    }
+    // keyboard: the first row (the first study to do) has the focus; ↑/↓ choose, Enter opens
+    const again = focused && body.querySelector(`tr[data-study="${focused}"]`);
+    if (again) again.focus();
+    else if (!document.activeElement || document.activeElement === document.body) {
+      const first = body.querySelector("tr.study-row");
+      if (first) first.focus();
     }
   }
 
