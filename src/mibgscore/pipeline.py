@@ -92,6 +92,8 @@ class ScoreEvidence:
         Per-segment foci count, diffuse fraction, grade and confidence.
     stage_seconds : dict of str to float
         Wall time of each stage.
+    calibration : Calibration or None
+        The centre's limits the grades were read with (None: the bundled rules).
     """
 
     body: Body
@@ -107,6 +109,7 @@ class ScoreEvidence:
     siopen_segments: tuple[SegmentEvidence, ...]
     curie_segments: tuple[SegmentEvidence, ...]
     stage_seconds: dict[str, float]
+    calibration: Calibration | None = None
 
     @property
     def work_factor(self) -> int:
@@ -116,7 +119,8 @@ class ScoreEvidence:
     @classmethod
     def of(cls, body: Body, skeleton: Skeleton, uptake: NormalUptake, lesions: SkeletalLesions,
            grades: ScanGrades, siopen: SegmentScheme, curie: SegmentScheme,
-           stage_seconds: dict[str, float]) -> ScoreEvidence:
+           stage_seconds: dict[str, float], calibration: Calibration | None = None
+           ) -> ScoreEvidence:
         """The evidence of the stages' outputs, its maps carried to the scan's own frame."""
         grid = body.grid
         fit = skeleton if lesions.skeleton is None else lesions.skeleton  # as refined
@@ -127,7 +131,8 @@ class ScoreEvidence:
             siopen_keys=siopen.keys, curie_keys=curie.keys,
             lesion_mask=grid.to_original_map(_lesion_mask(lesions, grades, grid)),
             finding_mask=grid.to_original_map(uptake.mask), siopen_segments=grades.siopen,
-            curie_segments=grades.curie, stage_seconds=stage_seconds)
+            curie_segments=grades.curie, stage_seconds=stage_seconds,
+            calibration=calibration)
 
 
 @contextmanager
@@ -183,7 +188,7 @@ def score(scan: Scan, *, params: ScoreParams = ScoreParams(),
         lesions = calibrate_foci(lesions, bones, siopen_s, cal := params.calibration)
         grades = grade_scan(bones, lesions, len(uptake.soft_tissue), siopen_s, curie_s, cal)
     evidence = ScoreEvidence.of(body, skeleton, uptake, lesions, grades, siopen_s, curie_s,
-                                stage)
+                                stage, cal)
     seconds = time.perf_counter() - t0
     logger.debug("stages (s): %s; total %.3f",
                  ", ".join(f"{k} {v:.3f}" for k, v in stage.items()), seconds)

@@ -166,3 +166,14 @@ def test_a_failed_write_leaves_no_half_written_model(tmp_path, model):
     load_model(kept)
     with pytest.raises(ModelError):
         write_model(tmp_path / "kept" / "siopen.toml", {}, {})
+
+
+def test_the_pacs_scorer_takes_the_adapted_model(model, centre):
+    from mibgscore.cli.pacs import model_scorer
+    from mibgscore.io.read import read_scan
+
+    folder, _ = centre
+    scan = read_scan(sorted((folder / "scans").glob("case_*.dcm"))[0])
+    result = model_scorer("auto", model)(scan)
+    assert result.model.name == "Centre test"
+    assert result.schemes["siopen"] == load_model(model).siopen_scheme.name

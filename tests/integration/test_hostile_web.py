@@ -12,8 +12,8 @@ import importlib.util
 import io
 import re
 import socket
-import statistics
 import stat
+import statistics
 import sys
 import threading
 import time
@@ -303,7 +303,7 @@ def test_views_are_compact_cached_and_files_private(tmp_path):
                                                       "version": ver})
         table = list(csv.DictReader(io.StringIO(c.get("/api/readings.csv").text)))
         assert table[0]["patient_id"] == "'=HYPERLINK(\"x\")", table[0]
-        assert table[0]["impression"] in ("", "'=cmd|' /C calc'!A0"), table[0]
+        assert table[0]["impression"] == "'=cmd|' /C calc'!A0", table[0]
         data = Path(app.state.settings.data_dir)
     modes = {p.relative_to(data): stat.S_IMODE(p.stat().st_mode) for p in data.rglob("*")}
     loose = {str(p): oct(m) for p, m in modes.items()
@@ -340,4 +340,7 @@ def test_a_short_load_run_has_no_errors_and_loses_no_edit(tmp_path):
         result = load.run_load(url, "alice", PASSWORD, clients=8, seconds=5)
     assert not result.errors, result.errors[:5]
     assert result.edits_accepted > 5 and result.edits_lost == 0, result.table()
-    assert result.p("view", 95) <= 500, result.table()
+    # the 500 ms target under 50 clients is measured by benchmarks/load.py on a quiet machine;
+    # here (clients and server in one process, a shared machine) a looser bound still catches
+    # views compressed again on every request
+    assert result.p("view", 95) <= 1500, result.table()

@@ -6,30 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from mibgscore.app.db import LOCKED, Study
 from mibgscore.app.schemes import SCHEME_NAMES, Schemes
 from mibgscore.app.storage import Store, get_study, load_maps
-from mibgscore.app.studies import summary
+from mibgscore.app.studies import prior_of, summary
 from mibgscore.app.users import user_names
 from mibgscore.errors import ServiceError
 from mibgscore.grading.rules import response
-
-
-def prior_of(s: Session, study: Study) -> Study | None:
-    """The latest earlier study of the same patient, signed ones first."""
-    if not study.patient_id or not study.study_date:
-        return None
-    earlier = [p for p in s.scalars(select(Study).where(Study.patient_id == study.patient_id,
-                                                        Study.id != study.id))
-               if p.study_date and p.study_date < study.study_date and p.siopen]
-    if not earlier:
-        return None
-    signed = [p for p in earlier if p.status in LOCKED]
-    pool = signed or earlier
-    return max(pool, key=lambda p: (p.study_date, p.id))
 
 
 def followup(store: Store, study_id: int) -> dict[str, Any]:

@@ -224,6 +224,11 @@ def scoring_evidence(result: Any, schemes: Schemes
                        for e in segs}
                 for name, segs in (("siopen", ev.siopen_segments),
                                    ("curie", ev.curie_segments))}
+    calibration = getattr(ev, "calibration", None)
+    if calibration is not None:  # an adapted model's limits: edits are graded with them too
+        for key, seg in evidence["siopen"].items():
+            lim = calibration.limits(key)
+            seg.update({"min_fraction": lim.min_fraction, "half": lim.half, "whole": lim.whole})
     focal_curie = [int(cmap[x.bone_row, x.bone_col]) - 1 for x in found.focal
                    if smap[x.bone_row, x.bone_col] > 0]
     lesions: list[dict[str, Any]] = []
@@ -415,13 +420,18 @@ def _computed(name: str, auto: dict[str, Any], evidence: dict[str, Any] | None,
                 frac = 0.0  # the segment's one diffuse lesion
             elif name == "curie":  # the Curie share its region accounted for
                 frac -= float((x.get("curie_share") or {}).get(key, 0.0))
-        frac = frac if frac >= MIN_DIFFUSE_FRACTION else 0.0  # as diffuse_fractions does
+        frac = frac if frac >= base.get("min_fraction", MIN_DIFFUSE_FRACTION) else 0.0
         for x in lesions:
             painted = x.get(f"{name}_fractions") if x["source"] != "auto" else None
             if painted and not x["rejected"]:
                 frac = max(frac, float(painted.get(key, 0.0)))
-        rule = grade_siopen_segment if name == "siopen" else grade_curie_segment
-        grades[key] = min(rule(max(count, 0), min(frac, 1.0)), top)
+        if name == "siopen" and "whole" in base:  # the adapted model's limits
+            grade = grade_siopen_segment(max(count, 0), min(frac, 1.0), half=base["half"],
+                                         whole=base["whole"])
+        else:
+            rule = grade_siopen_segment if name == "siopen" else grade_curie_segment
+            grade = rule(max(count, 0), min(frac, 1.0))
+        grades[key] = min(grade, top)
     return grades
 
 

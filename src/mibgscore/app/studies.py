@@ -72,8 +72,6 @@ def worklist(store: Store, *, q: str = "", status: str = "") -> list[dict[str, A
     """All studies, what needs doing first (to read, to sign, to finish amending, scoring,
     failed, done), then newest study date first; ``q`` searches patient ID, name, description
     and date. ``prior_id`` names the study a follow-up comparison would use (None: none)."""
-    from mibgscore.app.followup import prior_of
-
     with store.session() as s:
         names = user_names(s)
         rows = []
@@ -93,6 +91,20 @@ def worklist(store: Store, *, q: str = "", status: str = "") -> list[dict[str, A
             row["prior_id"] = prior.id if prior is not None else None
             rows.append(row)
         return rows
+
+
+def prior_of(s: Session, study: Study) -> Study | None:
+    """The latest earlier study of the same patient, signed ones first."""
+    if not study.patient_id or not study.study_date:
+        return None
+    earlier = [p for p in s.scalars(select(Study).where(Study.patient_id == study.patient_id,
+                                                        Study.id != study.id))
+               if p.study_date and p.study_date < study.study_date and p.siopen]
+    if not earlier:
+        return None
+    signed = [p for p in earlier if p.status in LOCKED]
+    pool = signed or earlier
+    return max(pool, key=lambda p: (p.study_date, p.id))
 
 
 def edited_segments(study: Study) -> list[str]:
@@ -119,8 +131,6 @@ def reading(store: Store, study_id: int, *, session: Session | None = None) -> d
         names = user_names(s)
         out = summary(study, names, store.schemes)
         out.update(_lesion_state(store, study))
-        from mibgscore.app.followup import prior_of
-
         prior = prior_of(s, study)
         out.update({
             "prior_id": prior.id if prior is not None else None,

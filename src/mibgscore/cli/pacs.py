@@ -142,26 +142,15 @@ def _date(value: str | None, option: str) -> dt.date | None:
         raise InputError(f"{option} {value!r} is not a date (YYYY-MM-DD).") from None
 
 
-def model_params(lesions: str, model: Path | None):
-    """Score options of ``--lesions`` and ``--model DIR`` (a folder holding the
-    ``calibration.json`` of ``mibgscore adapt``)."""
-    import dataclasses
-    import json
+def model_scorer(lesions: str, model: Path | None):
+    """The scorer of ``--lesions`` and ``--model DIR`` (an adapted model folder of
+    ``mibgscore adapt``, checked against its manifest)."""
+    from mibgscore.anatomy.scheme import load_scheme
+    from mibgscore.cli.score import score_params, with_model
+    from mibgscore.pacs.results import default_scorer
 
-    from mibgscore.cli.score import score_params
-    from mibgscore.errors import InputError
-
-    params = score_params(lesions)
-    if model is None:
-        return params
-    from mibgscore.grading.calibration import Calibration
-
-    path = model / "calibration.json"
-    try:
-        calibration = Calibration.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"--model {model}: no usable calibration.json ({exc}).") from None
-    return dataclasses.replace(params, calibration=calibration)
+    params, siopen = with_model(model, score_params(lesions), None)
+    return default_scorer(params, (siopen or load_scheme("siopen"), load_scheme("curie")))
 
 
 def register(app: typer.Typer) -> None:
@@ -230,11 +219,11 @@ def register(app: typer.Typer) -> None:
 
         from mibgscore.cli.score import _print_table
         from mibgscore.pacs.node import connect, retrieve_nm
-        from mibgscore.pacs.results import default_scorer, preliminary_results, score_files
+        from mibgscore.pacs.results import preliminary_results, score_files
         from mibgscore.pacs.types import PacsError
 
         node = connect(config)
-        scorer = default_scorer(model_params(Detector(lesions).value, model))
+        scorer = model_scorer(Detector(lesions).value, model)
         with tempfile.TemporaryDirectory(prefix="mibgscore-pacs-") as tmp:
             files = retrieve_nm(node, study, Path(tmp))
             scored = score_files(files, scorer, force=force)
@@ -274,7 +263,6 @@ def register(app: typer.Typer) -> None:
 
         from mibgscore.errors import InputError
         from mibgscore.pacs.listener import Listener
-        from mibgscore.pacs.results import default_scorer
 
         send = None
         if send_back:
@@ -282,7 +270,7 @@ def register(app: typer.Typer) -> None:
                 raise InputError("--send-back needs the PACS: --dicomweb URL or --dimse "
                                  "HOST:PORT.")
             send = _send_back(config, out)
-        listener = Listener(out, default_scorer(model_params(Detector(lesions).value, model)),
+        listener = Listener(out, model_scorer(Detector(lesions).value, model),
                             port=port, aet=our_aet, bind=bind, quiet_seconds=quiet,
                             send_back=send)
         stop = threading.Event()

@@ -396,6 +396,9 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
     grown = (np.isin(lab, np.unique(lab[limb_seeds])) & (lab > 0) if limb_seeds.any()
              else limb_seeds)
     diffuse_w = (seeds & ~limb) | (grown & extent_bone)
+    nearest_label = labels_w[idx] if idx is not None else None
+    extent_bone &= ~_joint_gap(limb & ~off_joint, extent_bone & limb, nearest_label, diffuse_w)
+    extent_bone &= ~_detached(extent_bone & limb, nearest_label, diffuse_w)
 
     # foci: peaks of the focus map, snapped onto the nearest fitted bone pixel
     heat = prob[1]
@@ -442,6 +445,44 @@ def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
                            skeleton=None if refined is skeleton else refined,
                            excess=diffuse_map_w.astype(np.float32),
                            significance=significance, bone_zone=bone)
+
+
+def _joint_gap(joint: np.ndarray, limb_extent: np.ndarray, nearest_label: np.ndarray | None,
+               involved: np.ndarray) -> np.ndarray:
+    """Uninvolved bone of a limb at its joint with the trunk, where the limb's involvement
+    reaches the joint: there the fitted limb and the network's bone disagree most, so the
+    bone counts only where it is involved (a whole femur is not made partial by a misplaced
+    femoral head). Where involvement stops short of the joint, that bone counts as usual."""
+    out = np.zeros(limb_extent.shape, dtype=bool)
+    if nearest_label is None or not (joint & limb_extent).any():
+        return out
+    ring = ndi.binary_dilation(joint, iterations=2) & ~joint & limb_extent
+    for label in np.unique(nearest_label[joint & limb_extent]):
+        mine = nearest_label == label
+        edge = ring & mine
+        if edge.any() and (involved & edge).sum() >= 0.5 * edge.sum():
+            out |= joint & limb_extent & mine & ~involved
+    return out
+
+
+def _detached(limb_extent: np.ndarray, nearest_label: np.ndarray | None,
+              involved: np.ndarray) -> np.ndarray:
+    """Pieces of a limb bone's measured extent detached from its main piece and uninvolved
+    (a hand lying beside the thigh, counted for the femur): not that bone's."""
+    out = np.zeros(limb_extent.shape, dtype=bool)
+    if nearest_label is None or not limb_extent.any():
+        return out
+    for label in np.unique(nearest_label[limb_extent]):
+        pieces, n = ndi.label(limb_extent & (nearest_label == label))
+        if n < 2:
+            continue
+        sizes = np.bincount(pieces.ravel(), minlength=n + 1)
+        sizes[0] = 0
+        hit = np.bincount(pieces.ravel(), weights=involved.ravel(), minlength=n + 1)
+        main = int(np.argmax(sizes))
+        drop = [k for k in range(1, n + 1) if k != main and hit[k] == 0]
+        out |= np.isin(pieces, drop)
+    return out
 
 
 SPINE_LABELS = np.array([BONES.index(b) + 1 for b in ("cervical_spine", "thoracic_spine",

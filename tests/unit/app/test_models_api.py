@@ -288,3 +288,23 @@ def test_an_uploaded_readings_file_is_matched_to_the_stored_studies(app, admin, 
                             "adaptation needs at least 20.")
     assert not (app.state.settings.data_dir / "models" / "from-file").exists()
     assert not list((app.state.settings.data_dir / "models").glob(".work-*"))
+
+
+def test_roll_backs_walk_back_through_the_activations(centre, adapted):
+    root, models = centre["root"], centre["data"] / "models"
+    shutil.copytree(models / MODEL, models / "copy")
+    try:
+        def active_key(state):
+            return next(m["key"] for m in state["models"] if m["active"])
+
+        root.post("/api/models/activate", json={"key": MODEL})
+        state = root.post("/api/models/activate", json={"key": "copy"}).json()
+        assert active_key(state) == "copy"
+        r = root.post("/api/models/activate", json={"key": "copy"})
+        assert r.status_code == 409 and r.json()["detail"] == (f"{MODEL} is already the "
+                                                               "active model.")
+        assert active_key(root.post("/api/models/rollback").json()) == MODEL
+        assert active_key(root.post("/api/models/rollback").json()) == "shipped"
+        assert root.post("/api/models/rollback").status_code == 409
+    finally:
+        shutil.rmtree(models / "copy")

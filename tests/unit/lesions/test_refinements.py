@@ -127,3 +127,43 @@ def test_a_deep_focus_over_the_sternum_is_the_spine_behind_it():
     assert labels[br, bc] == BONE_LABEL["thoracic_spine"]  # the nearest spine pixel in view
     # in front: the sternum's own focus
     assert _behind_the_sternum(views(180.0, 20.0), labels, 85, 40, 85, 40, 3.0, p) == (85, 40)
+
+
+def _femur_extent():
+    """A femur's measured extent (rows 60-119), its nearest-bone labels, and a joint zone at
+    its top (rows 60-64, next to the hip bone)."""
+    label = BONE_LABEL["femur_right"]
+    extent = np.zeros((200, 80), bool)
+    extent[60:120, 18:23] = True
+    nearest = np.where(extent, label, 0).astype(np.int16)
+    joint = np.zeros_like(extent)
+    joint[60:65, 18:23] = True
+    return extent, nearest, joint, label
+
+
+def test_a_whole_femur_is_not_made_partial_by_its_joint_with_the_hip():
+    from mibgscore.lesions.learned import _joint_gap
+
+    extent, nearest, joint, _ = _femur_extent()
+    involved = extent.copy()
+    involved[60:64] = False  # the network's involvement stops at the misplaced head
+    gap = _joint_gap(joint, extent, nearest, involved)
+    assert gap[60:64, 18:23].all() and not gap[64:].any()
+    # involvement stopping short of the joint: the joint's bone counts as uninvolved
+    short = extent.copy()
+    short[60:90] = False
+    assert not _joint_gap(joint, extent, nearest, short).any()
+
+
+def test_a_detached_uninvolved_piece_is_not_the_bone_s():
+    from mibgscore.lesions.learned import _detached
+
+    extent, nearest, _, label = _femur_extent()
+    extent[70:80, 2:5] = True          # a hand lying beside the thigh
+    nearest[70:80, 2:5] = label
+    involved = np.zeros_like(extent)
+    involved[60:120, 18:23] = True
+    dropped = _detached(extent, nearest, involved)
+    assert dropped[70:80, 2:5].all() and not dropped[60:120, 18:23].any()
+    involved[72, 3] = True              # involved: it stays
+    assert not _detached(extent, nearest, involved).any()

@@ -1,0 +1,29 @@
+"""Adaptation on a centre the shipped scorer does not fit, measured on the centre's unseen
+studies; and no harm on studies drawn like the training data (benchmarks/adapt_centre.py,
+docs/adapt.md)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from adapt_centre import run_centre  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def test_adapting_to_a_centre_helps_on_its_unseen_studies(tmp_path):
+    r = run_centre("medium-energy", tmp_path, n_train=110, n_test=60, seed=77_000_000)
+    before, after = r["unseen"]["before"], r["unseen"]["after"]
+    assert after["mae"] <= 0.9 * before["mae"], r["unseen"]
+    assert after["icc_a1"] >= 0.98, r["unseen"]
+    assert after["normals_scored_0"] >= before["normals_scored_0"], r["unseen"]
+    # the cross-validated figure adapt reports is an honest forecast of the unseen one
+    assert abs(r["cross_validated"]["after"]["mae"] - after["mae"]) <= 0.5, r
+
+
+def test_adapting_to_data_like_the_training_data_does_no_harm(tmp_path):
+    r = run_centre("no-harm", tmp_path, n_train=60, n_test=60, seed=78_000_000)
+    before, after = r["unseen"]["before"], r["unseen"]["after"]
+    assert abs(after["mae"] - before["mae"]) < 0.2, r["unseen"]
