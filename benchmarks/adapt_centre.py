@@ -32,7 +32,7 @@ from mibgscore.adapt.run import AdaptOptions, adapt  # noqa: E402
 from mibgscore.anatomy.scheme import SIOPEN_KEYS  # noqa: E402
 from mibgscore.io.read import read_scan  # noqa: E402
 from mibgscore.pipeline import score  # noqa: E402
-from mibgscore.validation.stats import icc  # noqa: E402
+from mibgscore.validation.stats import icc, weighted_kappa  # noqa: E402
 
 CENTRES = {
     "medium-energy": {"camera": "medium-energy", "habits": CentreHabits()},
@@ -47,6 +47,9 @@ def _figures(test: np.ndarray, ref: np.ndarray) -> dict[str, Any]:
     t, r = test.sum(axis=1).astype(float), ref.sum(axis=1).astype(float)
     normal = r == 0
     return {"mae": float(np.abs(t - r).mean()),
+            "segment_error": float(np.abs(test - ref).sum(axis=1).mean()),
+            "weighted_kappa": weighted_kappa(test.ravel().astype(int), ref.ravel().astype(int),
+                                             max_grade=6),
             "icc_a1": icc(np.stack([t, r], axis=1), "A,1").value,
             "normals_scored_0": float((t[normal] == 0).mean()) if normal.any() else None,
             "threshold_3_agreement": float(((t > 3) == (r > 3)).mean())}
@@ -102,7 +105,9 @@ def main() -> None:
                            seed=a.seed + 10_000_000 * i, workers=a.workers)
             results.append(r)
             b, c = r["unseen"]["before"], r["unseen"]["after"]
-            print(f"{name}: unseen MAE {b['mae']:.2f} -> {c['mae']:.2f}, ICC "
+            print(f"{name}: unseen MAE {b['mae']:.2f} -> {c['mae']:.2f}, segment error "
+                  f"{b['segment_error']:.2f} -> {c['segment_error']:.2f}, kappa "
+                  f"{b['weighted_kappa']:.3f} -> {c['weighted_kappa']:.3f}, ICC "
                   f"{b['icc_a1']:.3f} -> {c['icc_a1']:.3f}, normals 0 "
                   f"{b['normals_scored_0']} -> {c['normals_scored_0']}; cross-validated MAE "
                   f"{r['cross_validated']['after']['mae']:.2f} ({r['seconds']} s)", flush=True)

@@ -57,3 +57,16 @@ def test_legs_held_together_are_graded_on_their_own_side():
     for key in ("right_lower_limb_distal", "left_lower_limb_distal"):
         assert abs(r.siopen[key] - st.truth.siopen[key]) <= 1, (key, r.siopen[key],
                                                                  st.truth.siopen[key])
+
+
+def test_a_whole_bone_involved_femur_grades_6():
+    """Kind 2, extent under-measured: a proximal femur involved end to end. The femoral head
+    as fitted lies off the bone the network sees, and a hand beside the thigh is counted for
+    the femur; neither may make the whole bone partial."""
+    grades = []
+    for seed in range(100, 108):
+        st = simulate_study(seed, params=SimulationParams(
+            grades={"right_lower_limb_proximal": 6}))
+        assert st.truth.siopen["right_lower_limb_proximal"] == 6
+        grades.append(score(st.scan).siopen["right_lower_limb_proximal"])
+    assert min(grades) >= 5 and grades.count(6) >= 5, grades

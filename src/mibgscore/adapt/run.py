@@ -272,7 +272,7 @@ def _headline(m: dict[str, Any]) -> dict[str, Any]:
     return {"icc_a1": t["icc_a1"], "icc_a1_ci": t["icc_a1_ci"], "mae": t["mae"],
             "bias": t["bias"], "loa": t["loa"],
             "weighted_kappa": m["siopen_segments"]["weighted_kappa"],
-            "threshold_3_agreement": (m.get("threshold_siopen_3") or {}).get("agreement"),
+            "threshold_3_agreement": (m.get("threshold_siopen_3") or {}).get("accuracy"),
             "normals_scored_0": m["normals_scored_0"]["share"]}
 
 

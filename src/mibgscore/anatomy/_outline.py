@@ -139,7 +139,13 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
     centroid = np.where(width > 0, colsum / np.maximum(width, 1), np.nan)
     t0 = int(vertex_r + (P.shoulder + 0.05) * H)
     t1 = int(vertex_r + (P.crotch - 0.05) * H)
-    mid0 = float(np.nanmedian(centroid[t0:t1])) if t1 > t0 else float(np.nanmedian(centroid))
+    trunk = centroid[t0:t1] if t1 > t0 else centroid
+    trunk = trunk[np.isfinite(trunk)]
+    finite = centroid[np.isfinite(centroid)]
+    # a silhouette with no trunk rows where expected (a damaged file): the body's, else the
+    # field's middle
+    mid0 = float(np.median(trunk)) if trunk.size else (
+        float(np.median(finite)) if finite.size else (ncols - 1) / 2.0)
     cleft, cright = _runs_at(mask, np.full(nrows, mid0))
     central = np.where(cright > cleft, 0.5 * (cleft + cright - 1), mid0)
     cwidth = (cright - cleft).astype(float)
@@ -147,7 +153,7 @@ def measure_outline(mask: np.ndarray, *, spacing_mm: float, age_years: float | N
     rr = np.arange(t0, max(t1, t0 + 2))
     if rr.size > 4:
         cf = np.polyfit(rr, central[rr], 1)
-        if abs(cf[0]) > 0.15:
+        if not np.isfinite(cf).all() or abs(cf[0]) > 0.15:
             cf = np.array([0.0, np.median(central[rr])])
     else:
         cf = np.array([0.0, mid0])

@@ -17,6 +17,8 @@ from mibgscore.app.users import add_user
 logger = logging.getLogger(__name__)
 
 DEMO_USER = "demo"
+DEMO_FULL_NAME = "Dr Demo Reader"
+"""The demo reader's name on reports (a fictitious physician)."""
 
 DEMO_STUDIES: tuple[tuple[str, int, str, str, str, int], ...] = (
     # (file, seed, category, patient id, patient name (DICOM PN: Family^Given), days after
@@ -82,6 +84,9 @@ def demo_password(store: Store) -> str:
         return path.read_text(encoding="ascii").strip()
     password = "mibg-" + secrets.token_hex(4)
     add_user(store, DEMO_USER, password, "reader")
+    from mibgscore.app.profiles import set_full_name
+
+    set_full_name(store, DEMO_USER, DEMO_FULL_NAME)
     path.write_text(password, encoding="ascii")
     path.chmod(0o600)
     return password

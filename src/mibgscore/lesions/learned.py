@@ -472,16 +472,19 @@ def _detached(limb_extent: np.ndarray, nearest_label: np.ndarray | None,
     out = np.zeros(limb_extent.shape, dtype=bool)
     if nearest_label is None or not limb_extent.any():
         return out
-    for label in np.unique(nearest_label[limb_extent]):
-        pieces, n = ndi.label(limb_extent & (nearest_label == label))
+    per_bone = np.where(limb_extent, nearest_label, 0)
+    for i, box in enumerate(ndi.find_objects(per_bone)):
+        if box is None:
+            continue
+        pieces, n = ndi.label(per_bone[box] == i + 1)
         if n < 2:
             continue
         sizes = np.bincount(pieces.ravel(), minlength=n + 1)
         sizes[0] = 0
-        hit = np.bincount(pieces.ravel(), weights=involved.ravel(), minlength=n + 1)
+        hit = np.bincount(pieces.ravel(), weights=involved[box].ravel(), minlength=n + 1)
         main = int(np.argmax(sizes))
         drop = [k for k in range(1, n + 1) if k != main and hit[k] == 0]
-        out |= np.isin(pieces, drop)
+        out[box] |= np.isin(pieces, drop)
     return out
 
 

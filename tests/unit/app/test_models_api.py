@@ -131,6 +131,10 @@ def test_adaptation_from_the_signed_readings(centre, adapted):
     folder = centre["data"] / "models" / MODEL
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["readings"]["file"] == "signed-readings.csv"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["cross_validated"]["after"]["threshold_3_agreement"] == \
+        metrics["cross_validated_full"]["after"]["threshold_siopen_3"]["accuracy"] == \
+        entry["figures"]["after"]["threshold_3"]
     assert len(manifest["training_studies"]) == N_SIGNED
     assert entry["model"]["sha256"] == manifest["model"]["sha256"]
     assert [p.name for p in (centre["data"] / "models").iterdir()] == [MODEL]  # no leftovers

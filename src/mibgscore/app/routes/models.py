@@ -97,8 +97,8 @@ async def adapt_upload(request: Request, admin: User = Depends(admin_user)) -> d
     """Start adapting to an uploaded readings file (multipart ``readings``, field ``name``),
     matched to the stored studies (admin)."""
     limit = request.app.state.settings.max_upload_mb * 2**20
-    length = request.headers.get("content-length")
-    if length is None or int(length) > limit + 65536:
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > limit + 65536:
         raise ServiceError(f"a readings upload needs a Content-Length of at most "
                            f"{limit / 2**20:.0f} MiB.", 413, "too_large")
     form = await request.form(max_files=1, max_fields=4)
