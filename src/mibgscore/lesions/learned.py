@@ -456,12 +456,16 @@ def _joint_gap(joint: np.ndarray, limb_extent: np.ndarray, nearest_label: np.nda
     out = np.zeros(limb_extent.shape, dtype=bool)
     if nearest_label is None or not (joint & limb_extent).any():
         return out
-    ring = ndi.binary_dilation(joint, iterations=2) & ~joint & limb_extent
-    for label in np.unique(nearest_label[joint & limb_extent]):
-        mine = nearest_label == label
+    rows, cols = np.nonzero(joint)
+    box = (slice(max(rows.min() - 3, 0), rows.max() + 4), slice(max(cols.min() - 3, 0),
+                                                              cols.max() + 4))
+    j, ext, lab, inv = joint[box], limb_extent[box], nearest_label[box], involved[box]
+    ring = ndi.binary_dilation(j, iterations=2) & ~j & ext
+    for label in np.unique(lab[j & ext]):
+        mine = lab == label
         edge = ring & mine
-        if edge.any() and (involved & edge).sum() >= 0.5 * edge.sum():
-            out |= joint & limb_extent & mine & ~involved
+        if edge.any() and (inv & edge).sum() >= 0.5 * edge.sum():
+            out[box] |= j & ext & mine & ~inv
     return out
 
 
