@@ -29,6 +29,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fuzz import write_section  # noqa: E402  (one way of writing a page's section)
+
 KINDS = ("worklist", "study", "view", "health", "edit")
 
 
@@ -152,20 +155,6 @@ def run_load(url: str, username: str, password: str, *, clients: int = 50,
     for c in sessions:
         c.close()
     return result
-
-
-def write_section(path: Path, name: str, text: str) -> None:
-    """Put ``text`` in ``path`` between the markers of section ``name`` (replacing what was
-    there, or appended), leaving the rest of the page as it is."""
-    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
-    block = f"{start}\n{text.rstrip()}\n{end}"
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if start in old and end in old:
-        head, rest = old.split(start, 1)
-        new = head + block + rest.split(end, 1)[1]
-    else:
-        new = (old.rstrip() + "\n\n" if old else "") + block + "\n"
-    path.write_text(new, encoding="utf-8")
 
 
 def _free_port() -> int:

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_steps import stop
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,12 +71,7 @@ def demo_server(tmp_path_factory):
             pytest.fail("the server did not answer /api/health")
         yield url, password, data
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop(proc, log)
 
 
 @pytest.fixture(scope="session")

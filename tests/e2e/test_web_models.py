@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from browser_steps import stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -66,12 +67,7 @@ def centre_server(tmp_path, tmp_path_factory, browser):
                 time.sleep(0.3)
         yield url, centre.PASSWORD
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop(proc, log)
 
 
 def _text(page, selector: str) -> str:

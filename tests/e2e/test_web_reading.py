@@ -10,29 +10,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from browser_steps import TIMEOUT_MS, login, wait_all_scored
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-TIMEOUT_MS = 120_000
 
 
-def _login(page, url, password):
-    page.goto(url + "/login")
-    page.fill("#username", "demo")
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/worklist")
 
 
-def _wait_all_scored(page, n):
-    page.wait_for_selector(f"#worklist-body tr.study-row:nth-child({n})", timeout=TIMEOUT_MS)
-    # the page's CSP forbids eval (wait_for_function): poll the DOM from Python instead
-    for _ in range(600):
-        badges = page.locator("#worklist-body .badge").all_inner_texts()
-        if len(badges) >= n and not {"new", "scoring"} & set(badges):
-            return badges
-        page.wait_for_timeout(200)
-    raise AssertionError(f"studies still scoring: {badges}")
 
 
 def test_login_rejects_wrong_password(demo_server, page):
@@ -49,8 +34,8 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
     from mibgscore.simulate import SimulationParams, simulate_study
 
     url, password, _data = demo_server
-    _login(page, url, password)
-    _wait_all_scored(page, 5)
+    login(page, url, password)
+    wait_all_scored(page, 5)
 
     # --- import one study through the browser
     scan = simulate_study(31, category="moderate",
@@ -64,7 +49,7 @@ def test_reading_workflow(demo_server, page, screenshot, tmp_path):
     page.set_input_files("#upload-files", str(path))
     page.wait_for_selector("#upload-message.ok", timeout=TIMEOUT_MS)
     assert "1 study(ies) imported" in page.inner_text("#upload-message")
-    badges = _wait_all_scored(page, 6)
+    badges = wait_all_scored(page, 6)
     assert badges.count("scored") == 6, badges
     page.fill("#search", "E2E")
     assert page.locator("#worklist-body tr.study-row").count() == 1
@@ -211,7 +196,7 @@ def test_folder_import_of_a_dicomdir_media(demo_server, page, tmp_path):
     media = tmp_path / "CD"
     fs.write(media)
     assert (media / "DICOMDIR").exists()
-    _login(page, url, password)
+    login(page, url, password)
     page.set_input_files("#upload-folder", str(media))
     page.wait_for_selector("#upload-message.ok, #upload-message.error", timeout=TIMEOUT_MS)
     message = page.inner_text("#upload-message")

@@ -11,30 +11,16 @@ import datetime as dt
 import time
 
 import pytest
+from browser_steps import TIMEOUT_MS, login, wait_all_scored
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FULL_HD = {"width": 1920, "height": 1080}
 SMALL = {"width": 1366, "height": 768}
-TIMEOUT_MS = 120_000
 
 
-def _login(page, url, password):
-    page.goto(url + "/login")
-    page.fill("#username", "demo")
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/worklist")
 
 
-def _wait_all_scored(page, n):
-    page.wait_for_selector(f"#worklist-body tr.study-row:nth-child({n})", timeout=TIMEOUT_MS)
-    for _ in range(600):
-        badges = page.locator("#worklist-body .badge").all_inner_texts()
-        if len(badges) >= n and not {"new", "scoring"} & set(badges):
-            return badges
-        page.wait_for_timeout(200)
-    raise AssertionError(f"studies still scoring: {badges}")
 
 
 @pytest.fixture
@@ -130,8 +116,8 @@ def test_sign_and_amend_buttons_follow_the_state(demo_server, hd, tmp_path):
     """`hidden` wins over `button {display: inline-block}`: Sign only on an unsigned reading,
     Amend only on a signed one."""
     url, password, _data = demo_server
-    _login(hd, url, password)
-    _wait_all_scored(hd, 5)
+    login(hd, url, password)
+    wait_all_scored(hd, 5)
     row = _upload(hd, url, tmp_path, "BTN-001", 42, "normal", dt.date(2024, 6, 1))
     _open(hd, url, row["id"])
     assert hd.locator("#sign").is_visible() and not hd.locator("#amend").is_visible()
@@ -150,7 +136,7 @@ def test_sign_and_amend_buttons_follow_the_state(demo_server, hd, tmp_path):
 
 def test_nothing_selected_on_opening_and_the_selection_is_an_outline(demo_server, hd):
     url, password, _data = demo_server
-    _login(hd, url, password)
+    login(hd, url, password)
     row = _demo(hd, url, "DEMO-003")
     _open(hd, url, row["id"])
     assert hd.locator("#siopen-body tr.selected").count() == 0
@@ -171,7 +157,7 @@ def test_nothing_selected_on_opening_and_the_selection_is_an_outline(demo_server
 
 def test_evidence_legend_confidence_and_normal_uptake(demo_server, hd, screenshot):
     url, password, _data = demo_server
-    _login(hd, url, password)
+    login(hd, url, password)
     row = _demo(hd, url, "DEMO-003")
     _open(hd, url, row["id"])
     st = hd.request.get(f"{url}/api/studies/{row['id']}").json()
@@ -210,7 +196,7 @@ def _lesion_display(page, lesion_id):
 
 def test_reject_add_and_paint_at_the_lesion_recompute_both_scores(demo_server, hd, screenshot):
     url, password, _data = demo_server
-    _login(hd, url, password)
+    login(hd, url, password)
     row = _demo(hd, url, "DEMO-003")
     _open(hd, url, row["id"])
     st = hd.request.get(f"{url}/api/studies/{row['id']}").json()
@@ -270,8 +256,8 @@ def test_reject_add_and_paint_at_the_lesion_recompute_both_scores(demo_server, h
 
 def test_worklist_says_what_needs_doing(demo_server, hd, screenshot):
     url, password, _data = demo_server
-    _login(hd, url, password)
-    _wait_all_scored(hd, 5)
+    login(hd, url, password)
+    wait_all_scored(hd, 5)
     hd.wait_for_timeout(300)
     rows = hd.locator("#worklist-body tr.study-row")
     names = rows.locator("td:first-child").all_inner_texts()
@@ -296,7 +282,7 @@ def test_worklist_says_what_needs_doing(demo_server, hd, screenshot):
 
 def test_french_words_and_follow_up_pairing(demo_server, hd, screenshot):
     url, password, _data = demo_server
-    _login(hd, url, password)
+    login(hd, url, password)
     current = _demo(hd, url, "DEMO-004")
     hd.goto(f"{url}/studies/{current['id']}/followup")
     hd.wait_for_selector("body[data-viewer-ready]", timeout=TIMEOUT_MS)
@@ -335,7 +321,7 @@ def test_french_words_and_follow_up_pairing(demo_server, hd, screenshot):
 
 def test_followup_hover_names_the_segment(demo_server, hd):
     url, password, _data = demo_server
-    _login(hd, url, password)
+    login(hd, url, password)
     current = _demo(hd, url, "DEMO-004")
     hd.goto(f"{url}/studies/{current['id']}/followup")
     hd.wait_for_selector("body[data-viewer-ready]", timeout=TIMEOUT_MS)
@@ -356,7 +342,7 @@ def test_everything_reachable_at_1366x768(demo_server, browser, screenshot):
     context = browser.new_context(viewport=SMALL)
     pg = context.new_page()
     try:
-        _login(pg, url, password)
+        login(pg, url, password)
         row = _demo(pg, url, "DEMO-003")
         _open(pg, url, row["id"])
         pg.keyboard.press("ArrowDown")
@@ -382,8 +368,8 @@ def test_keyboard_only_reading_of_every_demo_study(demo_server, hd, screenshot, 
     """Open, (correct one segment,) sign, keys only: accept-and-sign in at most 3 actions,
     one correction in at most 5; the times are printed for the closing note."""
     url, password, _data = demo_server
-    _login(hd, url, password)
-    _wait_all_scored(hd, 5)
+    login(hd, url, password)
+    wait_all_scored(hd, 5)
     # a study to accept and sign as proposed, first on the worklist (newest study to read)
     extra = _upload(hd, url, tmp_path, "KEY-ACCEPT", 41, "limited", dt.date(2026, 1, 5))
     timings = []
