@@ -70,3 +70,17 @@ def test_a_whole_bone_involved_femur_grades_6():
         assert st.truth.siopen["right_lower_limb_proximal"] == 6
         grades.append(score(st.scan).siopen["right_lower_limb_proximal"])
     assert min(grades) >= 5 and grades.count(6) >= 5, grades
+
+
+def test_a_distal_limb_focus_is_found_when_the_injection_site_is_elsewhere():
+    """The lone-focus rule (a lone hot spot on a distal limb is the injection site) must not
+    blind the scorer where the tracer did not go in: children with one distal-leg focus and an
+    injection site drawn elsewhere (all the seeds of 800-823 that have one). The rule stands
+    aside when the verifier took another candidate, farther than 50 mm, for the site."""
+    found = []
+    for seed in (805, 806, 807, 810, 813, 814, 815, 818, 821, 822, 823):
+        st = simulate_study(seed, params=SimulationParams(
+            grades={"left_lower_limb_distal": 1}, pitfall_rate=1.0))
+        assert "injection_site" in {f.label for f in st.truth.findings}
+        found.append(score(st.scan).siopen["left_lower_limb_distal"] >= 1)
+    assert sum(found) >= 9, found  # 8 of 11 before the rule looked for the site elsewhere

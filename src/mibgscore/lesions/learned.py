@@ -265,6 +265,11 @@ class LearnedParams:
         the others are reported as findings.
     candidate_p : float
         Smallest peak of the focus map put to the verifier.
+    injection_elsewhere_mm : float
+        A lone focus where tracer is injected is kept when the verifier took another
+        candidate, farther than this from it, for the injection site: the tracer went in
+        elsewhere. (The normal-uptake stage's injection-site findings are not trusted for
+        this: on the development scans one on the wrong arm let the real site through.)
     refine_legs : bool
         Move the fitted legs onto the legs the network's bone map shows
         (:func:`mibgscore.lesions._limbs.refine_legs`) before foci and extent are placed.
@@ -293,6 +298,7 @@ class LearnedParams:
     spine_share: float = 0.45
     sternum_spine_mm: float = 30.0
     candidate_p: float = 0.3
+    injection_elsewhere_mm: float = 50.0
     folder: str | None = None
 
 
@@ -335,10 +341,20 @@ class LearnedDetector:
                 kept.append(replace(x, confidence=q))
             else:
                 rejected.append(RejectedFocus(x, self.verifier.reason(evidence), q))
-        if p.lone_extremity_is_injection and lone_injection_site(kept, found.diffuse, skeleton):
+        if (p.lone_extremity_is_injection and lone_injection_site(kept, found.diffuse, skeleton)
+                and not _injection_elsewhere(kept[0], rejected, views.grid.pixel_mm,
+                                             p.injection_elsewhere_mm)):
             rejected.append(RejectedFocus(kept[0], "injection_site", kept[0].confidence))
             kept = []
         return replace(found, focal=tuple(kept), rejected=tuple(rejected))
+
+
+def _injection_elsewhere(focus: FocalLesion, rejected: list[RejectedFocus], px_mm: float,
+                         reach_mm: float) -> bool:
+    """Whether the verifier took a candidate farther than ``reach_mm`` from ``focus`` for the
+    injection site."""
+    sites = [(r.focus.row, r.focus.col) for r in rejected if r.reason == "injection_site"]
+    return any(math.hypot(r - focus.row, c - focus.col) * px_mm > reach_mm for r, c in sites)
 
 
 def find_lesions_learned(views: WorkingViews, skeleton: WorkingSkeleton, *,
