@@ -10,6 +10,7 @@ from typing import Any
 
 from mibgscore.anatomy.scheme import SegmentScheme, load_scheme
 from mibgscore.grading.calibration import Calibration
+from mibgscore.validation._helpers import number_text
 
 ROWS = (("icc_a1", "SIOPEN total ICC(A,1)", 3), ("mae", "SIOPEN total MAE (points)", 2),
         ("bias", "Bland-Altman bias (auto - reference)", 2),
@@ -19,10 +20,7 @@ ROWS = (("icc_a1", "SIOPEN total ICC(A,1)", 3), ("mae", "SIOPEN total MAE (point
 
 
 def _fmt(value: Any, digits: int) -> str:
-    if value is None:
-        return "–"
-    text = f"{value:.{digits}f}"
-    return "0." + "0" * digits if text.startswith("-") and float(text) == 0 else text
+    return "–" if value is None else number_text(value, digits)
 
 
 def _curve_png(curve: list[dict[str, Any]], before_mae: float) -> str:

@@ -44,6 +44,7 @@ from mibgscore.adapt.model import (
 from mibgscore.anatomy.scheme import SIOPEN_KEYS, load_scheme
 from mibgscore.errors import MibgscoreError, ModelError, ReadingsFileError
 from mibgscore.pipeline import ScoreParams
+from mibgscore.validation._helpers import json_ready
 
 logger = logging.getLogger(__name__)
 
@@ -373,7 +374,7 @@ def adapt(scans: Iterable[str | Path], reference: str | Path, out: str | Path, *
     write_model(out, {
         CALIBRATION: text(json.dumps(calibration.to_dict(), indent=2)),
         SCHEME: text(scheme_text),
-        "metrics.json": text(json.dumps(_json_ready(metrics), indent=2)),
+        "metrics.json": text(json.dumps(json_ready(metrics), indent=2)),
         "report.html": text(render_report(metrics, calibration, scheme)),
     }, manifest, network)
     logger.info("adapted model %s written to %s (%d studies, %.1f s)", name, out, n,
@@ -385,15 +386,3 @@ def _model_info(d: dict[str, str]):
     from mibgscore.result import ModelInfo
 
     return ModelInfo.from_dict(d)
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value

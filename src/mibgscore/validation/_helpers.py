@@ -1,9 +1,14 @@
-"""Private helpers of the validation package: the segment tables a batch or a validation uses."""
+"""Private helpers of the validation package (and of adaptation, which reports the same
+figures): the segment tables a batch or a validation uses, JSON-ready values, numbers in text."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from mibgscore.anatomy.scheme import SegmentScheme, load_scheme, resolve_scheme
 
@@ -34,3 +39,30 @@ def bundled_scheme_names() -> dict[str, str]:
     """Names of the bundled tables, ``{"siopen": ..., "curie": ...}``: the tables of results
     written before the tables in use were recorded."""
     return {"siopen": load_scheme("siopen").name, "curie": load_scheme("curie").name}
+
+
+def json_ready(value: Any) -> Any:
+    """JSON-ready: NaN and infinities become None, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def number_text(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, never a signed zero.
+
+    Examples
+    --------
+    >>> number_text(-0.001, 2), number_text(-0.2, 2), number_text(0.956, 2)
+    ('0.00', '-0.20', '0.96')
+    """
+    return f"{round(float(value), digits) + 0.0:.{digits}f}"

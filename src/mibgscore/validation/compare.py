@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mibgscore.anatomy.scheme import SIOPEN_KEYS, SegmentScheme
 from mibgscore.errors import ReadingsFileError
 from mibgscore.validation import stats
-from mibgscore.validation._helpers import Progress, resolve_schemes
+from mibgscore.validation._helpers import Progress, json_ready, resolve_schemes
 from mibgscore.validation.cohort import (
     SOFTWARE,
     Provenance,
@@ -72,22 +69,6 @@ class ValidateOptions:
     siopen_scheme: SegmentScheme | str | Path | None = None
     curie_scheme: SegmentScheme | str | Path | None = None
     score_params: Any = None
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready: NaN and infinities become None, numpy scalars plain numbers."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -191,7 +172,7 @@ def validate(auto: str | Path | None = None, reference: str | Path | None = None
     metrics["models"] = list(provenance.models)
     per_study = out / "per_study.csv"
     _write_csv(per_study, rows)
-    metrics = _clean(metrics)
+    metrics = json_ready(metrics)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
 
     scheme_notes = _scheme_notes(metrics["schemes"], provenance, auto)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from mibgscore.anatomy.scheme import CURIE_KEYS, SIOPEN_KEYS, SegmentScheme, load_scheme
+from mibgscore.validation._helpers import number_text
 from mibgscore.validation.cohort import paired_values
 
 logger = logging.getLogger(__name__)
@@ -201,24 +202,13 @@ def _readers_plot(readers: dict) -> str:
     return _png(fig)
 
 
-def _number(value: float, digits: int) -> str:
-    """``value`` with ``digits`` decimals, never a signed zero.
-
-    Examples
-    --------
-    >>> _number(-0.001, 2), _number(-0.2, 2), _number(0.956, 2)
-    ('0.00', '-0.20', '0.96')
-    """
-    return f"{round(float(value), digits) + 0.0:.{digits}f}"
-
-
 def _fmt(value: Any, digits: int = 2) -> str:
     if value is None:
         return "–"
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return str(int(value))
     try:
-        return _number(float(value), digits)
+        return number_text(float(value), digits)
     except (TypeError, ValueError):
         return str(value)
 
@@ -244,7 +234,7 @@ def _pct(value: Any) -> str:
 def _ci(pair: Any, digits: int = 2) -> str:
     if not pair or pair[0] is None or pair[1] is None:
         return "–"
-    return f"{_number(pair[0], digits)} to {_number(pair[1], digits)}"
+    return f"{number_text(pair[0], digits)} to {number_text(pair[1], digits)}"
 
 
 def _describe_icc(value: float | None) -> str:
